@@ -1,0 +1,220 @@
+"""One typed settings tree for every component.
+
+Defaults live here and only here. Values come, in rising priority, from these
+defaults, a TOML file (``--config`` or ``STREAMREC_CONFIG``), and environment
+variables with the prefix ``STREAMREC_`` and ``__`` between levels, for example
+``STREAMREC_DECAY__POPULARITY_HALF_LIFE_S=3600``. Each component receives only its
+own section.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from streamrec.errors import ConfigError
+
+DAY_S = 86_400.0
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventWeights(_Section):
+    """Signal strength of each event type; negative weights are negative feedback.
+
+    A rating's weight is ``rating + rating_per_star * (value - rating_neutral)``; a
+    rating at or below ``rating_dislike_at`` also counts as a dislike.
+    """
+
+    view: float = 1.0
+    click: float = 1.5
+    add_to_cart: float = 4.0
+    remove_from_cart: float = -1.0
+    wishlist: float = 3.0
+    purchase: float = 8.0
+    rating: float = 1.0
+    rating_per_star: float = 0.5
+    rating_neutral: float = 3.0
+    rating_dislike_at: float = 1.5
+    like: float = 4.0
+    dislike: float = -4.0
+    skip: float = -0.5
+    impression: float = 0.0
+
+
+class DecaySettings(_Section):
+    """Half-lives (seconds of event time) of the decayed counters."""
+
+    popularity_half_life_s: float = Field(default=7 * DAY_S, gt=0)
+    trending_short_half_life_s: float = Field(default=6 * 3600.0, gt=0)
+    trending_long_half_life_s: float = Field(default=7 * DAY_S, gt=0)
+    cooccurrence_half_life_s: float = Field(default=30 * DAY_S, gt=0)
+    affinity_half_life_s: float = Field(default=7 * DAY_S, gt=0)
+
+    @model_validator(mode="after")
+    def _trending_windows(self) -> DecaySettings:
+        if self.trending_short_half_life_s >= self.trending_long_half_life_s:
+            raise ValueError("trending_short_half_life_s must be below trending_long_half_life_s")
+        return self
+
+
+class ProfileSettings(_Section):
+    """Caps of the per-user online state (memory per user is fixed by these)."""
+
+    recent_items: int = Field(default=50, ge=1, le=1000)
+    seen_items: int = Field(default=64, ge=0, le=10_000)
+    negative_items: int = Field(default=16, ge=0, le=1000)
+    cart_items: int = Field(default=16, ge=0, le=1000)
+    top_categories: int = Field(default=8, ge=1, le=64)
+    session_gap_s: float = Field(default=1800.0, gt=0)
+    ttl_s: float = Field(default=30 * DAY_S, gt=0)
+
+
+class CooccurrenceSettings(_Section):
+    """Item-item co-occurrence over each user's most recent items."""
+
+    window: int = Field(default=50, ge=1, le=1000)
+    max_neighbors: int = Field(default=200, ge=1, le=100_000)
+
+
+class RecommendSettings(_Section):
+    """Candidate generation and blending."""
+
+    default_k: int = Field(default=10, ge=1, le=1000)
+    max_k: int = Field(default=200, ge=1, le=10_000)
+    seed_items: int = Field(default=20, ge=1, le=1000)
+    candidates_per_source: int = Field(default=200, ge=1, le=10_000)
+    weight_collaborative: float = Field(default=0.6, ge=0)
+    weight_content: float = Field(default=0.3, ge=0)
+    weight_popularity: float = Field(default=0.1, ge=0)
+    session_category_boost: float = Field(default=0.2, ge=0)
+    recency_half_life_items: float = Field(default=10.0, gt=0)
+    trending_prior: float = Field(default=1.0, gt=0)
+
+
+class LogSettings(_Section):
+    """Event log: ``embedded`` (files under the data dir) or ``kafka://host:port/topic``."""
+
+    url: str = "embedded"
+    group_commit_ms: float = Field(default=2.0, ge=0)
+    segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+    fsync: bool = True
+
+
+class StateSettings(_Section):
+    """Online state: ``memory`` (snapshotted under the data dir) or ``redis://…``."""
+
+    url: str = "memory"
+    snapshot_interval_s: float = Field(default=60.0, gt=0)
+    snapshot_every_events: int = Field(default=1_000_000, ge=1)
+
+
+class HistorySettings(_Section):
+    """Event history for training: ``embedded`` (the event log) or ``postgresql://…``."""
+
+    url: str = "embedded"
+
+
+class ProcessorSettings(_Section):
+    """The stream processor's micro-batches."""
+
+    max_batch: int = Field(default=20_000, ge=1)
+    poll_interval_ms: float = Field(default=1.0, ge=0)
+
+
+class ServingSettings(_Section):
+    """The HTTP server."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_events_per_request: int = Field(default=10_000, ge=1)
+    wait_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """The whole settings tree."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMREC_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Path("streamrec-data")
+    weights: EventWeights = EventWeights()
+    decay: DecaySettings = DecaySettings()
+    profile: ProfileSettings = ProfileSettings()
+    cooccurrence: CooccurrenceSettings = CooccurrenceSettings()
+    recommend: RecommendSettings = RecommendSettings()
+    log: LogSettings = LogSettings()
+    state: StateSettings = StateSettings()
+    history: HistorySettings = HistorySettings()
+    processor: ProcessorSettings = ProcessorSettings()
+    serving: ServingSettings = ServingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("STREAMREC_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from defaults, an optional TOML file, env vars and overrides.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or unreadable, or a value is invalid.
+    """
+    from pydantic import ValidationError
+
+    try:
+        if config_file is not None:
+            path = Path(config_file)
+            if not path.is_file():
+                raise ConfigError(f"config file {path} does not exist")
+            with path.open("rb") as handle:
+                file_values = tomllib.load(handle)
+            env_only = Settings()
+            merged = _deep_merge(file_values, _explicit_env(env_only))
+            return Settings(**_deep_merge(merged, overrides))
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
+
+
+def _explicit_env(settings: Settings) -> dict[str, Any]:
+    """The values that environment variables set explicitly (they beat the file)."""
+    return settings.model_dump(exclude_unset=True)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

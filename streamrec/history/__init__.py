@@ -1,0 +1,1 @@
+"""The event history port and its adapters."""
