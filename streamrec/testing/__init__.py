@@ -1,0 +1,25 @@
+"""Launchers for real servers (Kafka protocol, Redis, PostgreSQL) on loopback ports.
+
+Used by the integration tests, the benchmarks and ``streamrec cluster up``. Every
+launcher is a context manager that starts the server in a temporary directory, waits
+until it answers and always stops it.
+"""
+
+from streamrec.testing.process import MissingBinary, ServerStartError
+from streamrec.testing.servers import (
+    KafkaBroker,
+    kafka_broker,
+    postgres_server,
+    redis_cluster,
+    redis_server,
+)
+
+__all__ = [
+    "KafkaBroker",
+    "MissingBinary",
+    "ServerStartError",
+    "kafka_broker",
+    "postgres_server",
+    "redis_cluster",
+    "redis_server",
+]
