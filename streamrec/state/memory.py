@@ -1,0 +1,194 @@
+"""The embedded online state: arrays in process memory, snapshotted to disk.
+
+Implements both :class:`~streamrec.state.base.OnlineState` and
+:class:`~streamrec.state.base.Catalog`. Updates run the shared pure fold of
+:mod:`streamrec.processing`; reads take a short lock so they never observe a
+half-applied batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from streamrec.config import Settings
+from streamrec.events import EventBatch
+from streamrec.ids import IdMap
+from streamrec.processing.cooccurrence import CooccurrenceIndex
+from streamrec.processing.decay import Decays
+from streamrec.processing.fold import fold_batch, unapplied
+from streamrec.processing.items import ItemTable
+from streamrec.processing.profiles import ProfileTable
+from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
+from streamrec.state.views import item_stats_of, profile_of, top_k
+
+
+class MemoryState:
+    """Online state and catalog held in NumPy arrays."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.decays = Decays.from_settings(settings.decay)
+        self.users = IdMap()
+        self.items = IdMap()
+        self.categories = IdMap()
+        self.profiles = ProfileTable(settings.profile)
+        self.item_table = ItemTable()
+        self.cooccurrence = CooccurrenceIndex(settings.cooccurrence.max_neighbors)
+        self.catalog: dict[str, CatalogItem] = {}
+        self.landmark_ms: int | None = None
+        self.clock_ms = 0
+        self._positions: dict[int, int] = {}
+        self.lock = threading.RLock()
+
+    # -- writes ---------------------------------------------------------------
+
+    def apply(self, batch: EventBatch) -> None:
+        """Fold a batch in; events before :meth:`positions` are skipped."""
+        with self.lock:
+            fresh = unapplied(batch, self._positions)
+            if len(fresh):
+                fold_batch(self, fresh)
+            self._advance_positions(batch)
+
+    def _advance_positions(self, batch: EventBatch) -> None:
+        logged = batch.offset >= 0
+        if not logged.any():
+            return
+        for partition in np.unique(batch.partition[logged]).tolist():
+            in_partition = logged & (batch.partition == partition)
+            end = int(batch.offset[in_partition].max()) + 1
+            self._positions[partition] = max(end, self._positions.get(partition, 0))
+
+    def positions(self) -> dict[int, int]:
+        """Per partition, the offset after the last applied event."""
+        with self.lock:
+            return dict(self._positions)
+
+    def set_positions(self, positions: dict[int, int]) -> None:
+        """Restore positions (from a snapshot)."""
+        with self.lock:
+            self._positions = dict(positions)
+
+    def expire(self, now_ms: int) -> int:
+        """Forget users inactive for longer than the profile TTL; return how many."""
+        with self.lock:
+            rows = self.users.capacity
+            cutoff = now_ms // 1000 - int(self.settings.profile.ttl_s)
+            active = self.profiles.events[:rows] > 0
+            stale = np.flatnonzero(active & (self.profiles.last_seconds[:rows] < cutoff))
+            if len(stale):
+                self.profiles.clear(stale)
+                self.users.release(stale.tolist())
+            return len(stale)
+
+    # -- catalog --------------------------------------------------------------
+
+    def upsert(self, items: Sequence[CatalogItem]) -> None:
+        """Insert or replace catalog items."""
+        with self.lock:
+            dense = self.items.intern_many([item.item_id for item in items])
+            self.item_table.ensure(self.items.capacity)
+            for row, item in zip(dense.tolist(), items, strict=True):
+                self.catalog[item.item_id] = item
+                category = item.categories[0] if item.categories else None
+                self.item_table.category[row] = (
+                    -1 if category is None else self.categories.intern(category)
+                )
+                self.item_table.available[row] = item.available
+
+    def get(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
+        """Catalog entries (``None`` where unknown)."""
+        with self.lock:
+            return [self.catalog.get(i) for i in item_ids]
+
+    def available(self, item_ids: Sequence[str]) -> np.ndarray:
+        """May each item be recommended? Items the catalog does not know may."""
+        with self.lock:
+            dense = self.items.lookup_many(item_ids)
+            known = dense >= 0
+            result = np.ones(len(item_ids), dtype=np.bool_)
+            result[known] = self.item_table.available[dense[known]]
+            return result
+
+    # -- reads ----------------------------------------------------------------
+
+    def profile(self, user_id: str) -> UserProfile | None:
+        """The user's profile, or ``None``."""
+        with self.lock:
+            row = self.users.get(user_id)
+            if row is None:
+                return None
+            return profile_of(self, user_id, row)
+
+    def neighbors(self, item_ids: Sequence[str], k: int) -> list[ScoredItems]:
+        """Each item's ``k`` strongest co-occurring available items (cosine)."""
+        with self.lock:
+            return [self._neighbors(self.items.get(item_id), k) for item_id in item_ids]
+
+    def neighbor_rows(self, items: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`neighbors` over dense ids, returning dense ids (the fast path)."""
+        with self.lock:
+            return [self._neighbor_row(int(i), k) for i in items.tolist()]
+
+    def _neighbor_row(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        ids, weights = self.cooccurrence.row(item)
+        if len(ids) == 0:
+            return ids, weights
+        table = self.item_table
+        keep = table.available[ids]
+        ids, weights = ids[keep], weights[keep]
+        mass = table.cooccurrence_mass
+        scores = weights / np.sqrt(np.maximum(mass[item] * mass[ids], 1e-300))
+        order = top_k(scores, k)
+        return ids[order], scores[order]
+
+    def _neighbors(self, item: int | None, k: int) -> ScoredItems:
+        if item is None:
+            return ScoredItems([], np.empty(0))
+        ids, scores = self._neighbor_row(item, k)
+        return ScoredItems(self.items.names(ids), scores)
+
+    def ranking_scores(self, ranking: Ranking) -> np.ndarray:
+        """Current score of every dense item under ``ranking`` (higher is better)."""
+        table = self.item_table
+        n = self.items.capacity
+        if ranking is Ranking.POPULAR:
+            return table.popularity[:n]
+        landmark = self.landmark_ms or 0
+        short = self.decays.trend_short.value_at(table.trend_short[:n], landmark, self.clock_ms)
+        long = self.decays.trend_long.value_at(table.trend_long[:n], landmark, self.clock_ms)
+        short_rate = short / self.decays.trend_short.half_life_ms
+        long_rate = long / self.decays.trend_long.half_life_ms
+        prior = self.settings.recommend.trending_prior / self.decays.trend_long.half_life_ms
+        return (short_rate - long_rate) / (long_rate + prior)  # type: ignore[no-any-return]
+
+    def top_items(self, ranking: Ranking, k: int, category: str | None = None) -> ScoredItems:
+        """The ``k`` best available items by ``ranking``."""
+        with self.lock:
+            ids, scores = self.top_rows(ranking, k, category)
+            return ScoredItems(self.items.names(ids), scores)
+
+    def top_rows(
+        self, ranking: Ranking, k: int, category: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`top_items` over dense ids."""
+        with self.lock:
+            n = self.items.capacity
+            table = self.item_table
+            scores = self.ranking_scores(ranking)
+            eligible = table.available[:n] & (table.popularity[:n] > 0)
+            if category is not None:
+                code = self.categories.get(category)
+                eligible &= table.category[:n] == (-2 if code is None else code)
+            ids = np.flatnonzero(eligible).astype(np.int32)
+            order = top_k(scores[ids], k)
+            return ids[order], scores[ids][order]
+
+    def item_stats(self, item_ids: Sequence[str]) -> list[ItemStats | None]:
+        """Statistics of each item (``None`` where never seen)."""
+        with self.lock:
+            trending = self.ranking_scores(Ranking.TRENDING)
+            return [item_stats_of(self, item_id, trending) for item_id in item_ids]

@@ -1,0 +1,109 @@
+"""Read-side helpers: turn state arrays into the domain types of the ports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from streamrec.events import EVENT_TYPES, TYPE_CODE, EventType
+from streamrec.state.base import Interaction, ItemStats, Session, UserProfile
+
+if TYPE_CHECKING:
+    from streamrec.state.memory import MemoryState
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest scores, best first (ties by lower index)."""
+    if k <= 0 or len(scores) == 0:
+        return np.empty(0, dtype=np.intp)
+    if k < len(scores):
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def _ring(values: np.ndarray, pos: int, length: int) -> np.ndarray:
+    """Ring entries newest first."""
+    width = values.shape[0]
+    return values[(pos - 1 - np.arange(length)) % width] if width else values[:0]
+
+
+def profile_of(state: MemoryState, user_id: str, row: int) -> UserProfile | None:
+    """The :class:`UserProfile` of one profile row."""
+    p = state.profiles
+    if p.events[row] == 0:
+        return None
+    names = state.items.names
+    ring_len, ring_pos = int(p.ring_len[row]), int(p.ring_pos[row])
+    ring_items = _ring(p.ring_item[row], ring_pos, ring_len)
+    ring_types = _ring(p.ring_type[row], ring_pos, ring_len)
+    ring_seconds = _ring(p.ring_seconds[row], ring_pos, ring_len)
+    recent = [
+        Interaction(item, EVENT_TYPES[t].value, s * 1000)
+        for item, t, s in zip(
+            names(ring_items), ring_types.tolist(), ring_seconds.tolist(), strict=True
+        )
+    ]
+    seen = _ring(p.seen[row], int(p.seen_pos[row]), int(p.seen_len[row]))
+    negative = _ring(p.negative[row], int(p.negative_pos[row]), int(p.negative_len[row]))
+    categories = p.affinity_category[row]
+    landmark = state.landmark_ms or 0
+    decayed = state.decays.affinity.value_at(
+        p.affinity_weight[row].astype(np.float64), landmark, state.clock_ms
+    )
+    order = np.argsort(-decayed)
+    affinities = {
+        state.categories.name(int(c)): float(decayed[i])
+        for i, c in zip(order.tolist(), categories[order].tolist(), strict=True)
+        if c >= 0
+    }
+    session_category = int(p.session_category[row])
+    session = Session(
+        session_key=int(p.session_key[row]),
+        started_ms=int(p.session_start[row]) * 1000,
+        events=int(p.session_events[row]),
+        category=state.categories.name(session_category) if session_category >= 0 else None,
+    )
+    return UserProfile(
+        user_id=user_id,
+        recent=recent,
+        seen=names(seen),
+        negative=names(negative),
+        cart=names(p.cart[row, : p.cart_len[row]]),
+        wishlist=names(p.wishlist[row, : p.wishlist_len[row]]),
+        affinities=affinities,
+        session=session,
+        events=int(p.events[row]),
+        last_ms=int(p.last_seconds[row]) * 1000,
+    )
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def item_stats_of(state: MemoryState, item_id: str, trending: np.ndarray) -> ItemStats | None:
+    """The :class:`ItemStats` of one item, or ``None`` if it has no events."""
+    row = state.items.get(item_id)
+    table = state.item_table
+    if row is None or table.type_counts[:, row].sum() == 0:
+        return None
+    counts = {t.value: int(table.type_counts[code, row]) for code, t in enumerate(EVENT_TYPES)}
+    popularity = state.decays.popularity.value_at(
+        table.popularity[row], state.landmark_ms or 0, state.clock_ms
+    )
+    rating_count = int(table.rating_count[row])
+    views = counts[EventType.VIEW.value] + counts[EventType.CLICK.value]
+    carts = counts[EventType.ADD_TO_CART.value]
+    return ItemStats(
+        item_id=item_id,
+        popularity=float(popularity),
+        trending=float(trending[row]),
+        counts={name: n for name, n in counts.items() if n},
+        rating_mean=float(table.rating_sum[row] / rating_count) if rating_count else None,
+        rating_count=rating_count,
+        view_to_cart=_ratio(carts, views),
+        cart_to_purchase=_ratio(table.type_counts[TYPE_CODE[EventType.PURCHASE], row], carts),
+    )
