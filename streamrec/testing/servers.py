@@ -96,7 +96,7 @@ def kafka_broker(timeout_s: float = 30.0) -> Iterator[KafkaBroker]:
     listener = f"tcp://127.0.0.1:{port}"
     with _tempdir("kafka") as tmp:
         root = Path(tmp)
-        argv = [
+        argv: list[str | Path] = [
             binary,
             "broker",
             "--listener-url",
@@ -140,7 +140,7 @@ def _redis_node(
     server = find_binary("redis-server", _REDIS_HINT)
     cli = find_binary("redis-cli", _REDIS_HINT)
     directory.mkdir(parents=True, exist_ok=True)
-    argv = [
+    argv: list[str | Path] = [
         server,
         "--bind",
         "127.0.0.1",
@@ -211,7 +211,8 @@ def redis_cluster(nodes: int = 3, timeout_s: float = 60.0) -> Iterator[tuple[str
             check=False,
         )
         if create.returncode != 0:
-            raise ServerStartError(f"redis-cli --cluster create failed:\n{create.stdout}{create.stderr}")
+            output = create.stdout + create.stderr
+            raise ServerStartError(f"redis-cli --cluster create failed:\n{output}")
         deadline = time.monotonic() + timeout_s
         while not all(_cluster_ok(cli, port) for port in ports):
             if time.monotonic() > deadline:
@@ -283,9 +284,24 @@ def postgres_server(timeout_s: float = 60.0, durable: bool = False) -> Iterator[
         if init.returncode != 0:
             raise ServerStartError(f"initdb failed:\n{init.stdout}{init.stderr}")
         settings = [] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off"]
-        argv = [bindir / "postgres", "-D", data, "-h", "127.0.0.1", "-p", str(port)]
+        argv: list[str | Path] = [
+            bindir / "postgres",
+            "-D",
+            data,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ]
         argv += ["-k", str(root), *settings]
-        isready = [bindir / "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+        isready: list[str | Path] = [
+            bindir / "pg_isready",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ]
         with running(
             "postgres",
             argv,
