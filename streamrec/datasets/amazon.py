@@ -8,6 +8,7 @@ time. The other fields (review text, summary, helpfulness) are not read.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,6 @@ import orjson
 from streamrec.datasets.base import Dataset, EventColumns
 from streamrec.errors import InvalidInput, Problem
 from streamrec.events import MAX_ID_LENGTH, TYPE_CODE
-from streamrec.ids import IdMap
 
 FIELDS = ("reviewerID", "asin", "overall", "unixReviewTime")
 _READ_BLOCK = 50_000
@@ -74,26 +74,21 @@ def load_amazon_reviews(path: str | Path) -> Dataset:
         For a line that is not a review (naming the line).
     """
     path = Path(path)
-    users, items = IdMap(), IdMap()
-    user_parts, item_parts = [np.empty(0, np.int32)], [np.empty(0, np.int32)]
-    value_parts, time_parts = [np.empty(0)], [np.empty(0, np.int64)]
     with path.open("rb") as file:
         numbered = ((n, line) for n, line in enumerate(file, start=1) if line.strip())
-        while block := list(itertools.islice(numbered, _READ_BLOCK)):
-            reviews = [_review(path, n, line) for n, line in block]
-            user_ids, item_ids, stars, seconds = zip(*reviews, strict=True)
-            user_parts.append(users.intern_many(user_ids))
-            item_parts.append(items.intern_many(item_ids))
-            value_parts.append(np.asarray(stars, dtype=np.float64))
-            time_parts.append(np.asarray(seconds, dtype=np.int64) * 1000)
-    user = np.concatenate(user_parts)
-    columns = EventColumns.from_interned(
-        users=users,
-        user=user,
-        items=items,
-        item=np.concatenate(item_parts),
-        type=np.full(len(user), TYPE_CODE["rating"], dtype=np.int8),
-        value=np.concatenate(value_parts),
-        timestamp=np.concatenate(time_parts),
-    )
+        columns = EventColumns.join(_blocks(path, numbered))
     return Dataset(name=path.stem, columns=columns.sorted())
+
+
+def _blocks(path: Path, numbered: Iterator[tuple[int, bytes]]) -> Iterator[EventColumns]:
+    while block := list(itertools.islice(numbered, _READ_BLOCK)):
+        user_ids, item_ids, stars, seconds = zip(
+            *(_review(path, n, line) for n, line in block), strict=True
+        )
+        yield EventColumns.from_ids(
+            user_ids=np.asarray(user_ids),
+            item_ids=np.asarray(item_ids),
+            type=TYPE_CODE["rating"],
+            value=np.asarray(stars, dtype=np.float64),
+            timestamp=np.asarray(seconds, dtype=np.int64) * 1000,
+        )

@@ -8,7 +8,7 @@ the rows asked for, a chunk at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -139,6 +139,28 @@ class EventColumns:
             type=np.asarray(type, dtype=np.int8),
             value=np.asarray(value, dtype=np.float64),
             timestamp=np.asarray(timestamp, dtype=np.int64),
+        )
+
+    @classmethod
+    def join(cls, parts: Iterable[EventColumns]) -> EventColumns:
+        """Join column sets in order, merging their vocabularies."""
+        users, items = IdMap(), IdMap()
+        user, item = [np.empty(0, np.int32)], [np.empty(0, np.int32)]
+        types, values, times = [np.empty(0, np.int8)], [np.empty(0)], [np.empty(0, np.int64)]
+        for part in parts:
+            user.append(users.intern_many(part.users)[part.user])
+            item.append(items.intern_many(part.items)[part.item])
+            types.append(part.type)
+            values.append(part.value)
+            times.append(part.timestamp)
+        return cls.from_interned(
+            users,
+            np.concatenate(user),
+            items,
+            np.concatenate(item),
+            np.concatenate(types),
+            np.concatenate(values),
+            np.concatenate(times),
         )
 
     def sorted(self) -> EventColumns:
