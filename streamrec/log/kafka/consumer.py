@@ -1,0 +1,241 @@
+"""The consuming side: :class:`KafkaLogConsumer`, with a dead-letter topic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from streamrec.errors import BackendUnavailable, InvalidInput
+from streamrec.events import EMPTY_BATCH, EventBatch, validate_events
+from streamrec.log.base import Positions
+from streamrec.log.kafka.common import (
+    Deliveries,
+    KafkaConnection,
+    flush,
+    kafka_errors,
+    position,
+    produce,
+    translate,
+)
+
+PartitionsHook = Callable[[list[int]], None]
+
+
+def decode(message: Message) -> dict[str, Any] | str:
+    """The message's JSON object, or why it is not one.
+
+    A record without a ``timestamp`` gets the message's timestamp, so every replay
+    of the log sees the same event times.
+    """
+    raw = message.value()
+    if not raw:
+        return "empty message"
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return f"invalid JSON: {exc}"
+    if not isinstance(record, dict):
+        return f"not a JSON object but {type(record).__name__}"
+    kind, stamp = message.timestamp()
+    if "timestamp" not in record and kind != TIMESTAMP_NOT_AVAILABLE:
+        record["timestamp"] = stamp
+    return record
+
+
+def invalid_records(records: list[dict[str, Any]]) -> dict[int, str]:
+    """``{index: reason}`` for the records that are not valid events."""
+    try:
+        validate_events({"events": records}, max_batch=len(records))
+    except InvalidInput as exc:
+        reasons: dict[int, list[str]] = {}
+        for problem in exc.problems:
+            where = problem.field or "event"
+            reasons.setdefault(problem.index or 0, []).append(f"{where}: {problem.message}")
+        return {i: "invalid event: " + "; ".join(found) for i, found in reasons.items()}
+    return {}
+
+
+class KafkaLogConsumer:
+    """A :class:`~streamrec.log.base.LogConsumer` in a Kafka consumer group.
+
+    Create it with :meth:`KafkaEventLog.consumer`. Offsets are committed only by
+    :meth:`commit`. :meth:`positions` counts dead-lettered messages as read, so
+    committing it after processing a batch also moves past skipped messages.
+    """
+
+    def __init__(
+        self,
+        connection: KafkaConnection,
+        settings: dict[str, Any],
+        on_assign: PartitionsHook | None,
+        on_revoke: PartitionsHook | None,
+    ) -> None:
+        self._connection = connection
+        self._topic = connection.target.topic
+        self._on_assign = on_assign
+        self._on_revoke = on_revoke
+        self._next: Positions = {}
+        self._pending_seeks: Positions = {}
+        self._dead_letters: Producer | None = None
+        self._consumer = Consumer(settings)
+        with kafka_errors("subscribe"):
+            self._consumer.subscribe(
+                [self._topic],
+                on_assign=self._assigned,
+                on_revoke=self._revoked,
+                on_lost=self._revoked,
+            )
+
+    def _assigned(self, consumer: Consumer, assigned: list[TopicPartition]) -> None:
+        for tp in assigned:
+            if tp.partition in self._pending_seeks:
+                tp.offset = self._pending_seeks.pop(tp.partition)
+        consumer.assign(assigned)
+        if self._on_assign is not None:
+            self._on_assign(sorted(tp.partition for tp in assigned))
+
+    def _revoked(self, consumer: Consumer, revoked: list[TopicPartition]) -> None:
+        partitions = sorted(tp.partition for tp in revoked)
+        if self._on_revoke is not None:
+            self._on_revoke(partitions)
+        for p in partitions:
+            self._next.pop(p, None)
+
+    def poll(self, max_events: int, timeout_s: float) -> EventBatch:
+        """Up to ``max_events`` valid events, waiting up to ``timeout_s`` for the first.
+
+        Messages that are not valid events are delivered to the dead-letter topic
+        before this returns, and skipped.
+
+        Raises
+        ------
+        BackendUnavailable
+            If the brokers fail, or a dead letter cannot be delivered; the consumer
+            is then rewound to the first message of this poll.
+        """
+        with kafka_errors("poll"):
+            messages = self._consumer.consume(num_messages=max_events, timeout=timeout_s)
+        records: list[dict[str, Any]] = []
+        kept: list[Message] = []
+        dead: list[tuple[Message, str]] = []
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                raise translate(KafkaException(error), "poll")
+            decoded = decode(message)
+            if isinstance(decoded, str):
+                dead.append((message, decoded))
+            else:
+                records.append(decoded)
+                kept.append(message)
+        invalid = invalid_records(records) if records else {}
+        dead += [(kept[i], reason) for i, reason in invalid.items()]
+        if dead:
+            self._send_dead_letters(dead, messages)
+        for message in messages:
+            partition, offset = position(message)
+            self._next[partition] = offset + 1
+        good = [r for i, r in enumerate(records) if i not in invalid]
+        if not good:
+            return EMPTY_BATCH
+        places = np.array([position(m) for i, m in enumerate(kept) if i not in invalid])
+        batch = EventBatch.from_events(validate_events({"events": good}, max_batch=len(good)))
+        return batch.with_positions(places[:, 1], places[:, 0])
+
+    def _send_dead_letters(self, dead: list[tuple[Message, str]], polled: list[Message]) -> None:
+        if self._dead_letters is None:
+            self._dead_letters = self._connection.producer()
+        deliveries = Deliveries(len(dead))
+        topic = self._connection.target.dead_letter_topic
+        for i, (message, reason) in enumerate(dead):
+            partition, offset = position(message)
+            raw = message.value()
+            letter = {
+                "reason": reason,
+                "source_topic": self._topic,
+                "partition": partition,
+                "offset": offset,
+                "payload": None if raw is None else raw.decode("utf-8", errors="replace"),
+            }
+            produce(
+                self._dead_letters, topic, message.key(), orjson.dumps(letter), deliveries.report(i)
+            )
+        try:
+            flush(self._dead_letters, deliveries, self._connection.timeout_s + 5, "dead letter")
+        except BackendUnavailable:
+            first: Positions = {}
+            for message in polled:
+                partition, offset = position(message)
+                first.setdefault(partition, offset)
+            self.seek(first)
+            raise
+
+    def seek(self, positions: Mapping[int, int]) -> None:
+        """Read each listed partition from the given offset next.
+
+        Partitions not assigned yet are positioned when the group assigns them.
+        """
+        assigned = {tp.partition for tp in self._consumer.assignment()}
+        with kafka_errors("seek"):
+            for partition, offset in positions.items():
+                if partition in assigned:
+                    self._consumer.seek(TopicPartition(self._topic, partition, offset))
+                else:
+                    self._pending_seeks[partition] = offset
+                self._next[partition] = offset
+
+    def commit(self, positions: Mapping[int, int]) -> None:
+        """Synchronously commit ``{partition: next offset to read}`` for the group."""
+        if not positions:
+            return
+        offsets = [TopicPartition(self._topic, p, o) for p, o in positions.items()]
+        with kafka_errors("commit"):
+            results = self._consumer.commit(offsets=offsets, asynchronous=False) or []
+        for tp in results:
+            if tp.error is not None:
+                raise translate(KafkaException(tp.error), "commit")
+
+    def committed(self) -> Positions:
+        """The group's committed positions (partitions without a commit are absent)."""
+        asked = [TopicPartition(self._topic, p) for p in self._connection.partitions]
+        with kafka_errors("committed offsets query"):
+            found = self._consumer.committed(asked, timeout=self._connection.timeout_s)
+        return {tp.partition: tp.offset for tp in found if tp.offset >= 0}
+
+    def positions(self) -> Positions:
+        """The next offset this consumer reads, per partition it has read or sought."""
+        return dict(self._next)
+
+    def assignment(self) -> list[int]:
+        """The partitions this consumer owns right now."""
+        return sorted(tp.partition for tp in self._consumer.assignment())
+
+    def lag(self) -> dict[int, int]:
+        """Events not yet read, per partition of the topic.
+
+        Counted from this consumer's position where it has one, else from the
+        group's committed position, else from the first retained offset.
+        """
+        committed = self.committed()
+        return {
+            p: max(0, high - self._next.get(p, committed.get(p, low)))
+            for p, (low, high) in self._connection.watermarks().items()
+        }
+
+    def close(self) -> None:
+        """Leave the group (revoking partitions) and flush pending dead letters."""
+        with kafka_errors("close"):
+            self._consumer.close()
+        if self._dead_letters is not None:
+            self._dead_letters.flush(self._connection.timeout_s)
