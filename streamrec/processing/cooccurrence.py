@@ -86,13 +86,16 @@ def _prune_row(keys, values, chain, head, row_len, item, keep):  # type: ignore[
         return 0
     order = np.argsort(-weights, kind="mergesort")
     threshold = weights[order[keep - 1]]
+    ties_allowed = keep - np.sum(weights > threshold)
     kept = 0
     removed = 0
     prev = np.int64(-1)
     slot = head[item]
     while slot >= 0:
         nxt = chain[slot]
-        if values[slot] > threshold or (values[slot] == threshold and kept < keep):
+        if values[slot] > threshold or (values[slot] == threshold and ties_allowed > 0):
+            if values[slot] == threshold:
+                ties_allowed -= 1
             kept += 1
             prev = slot
         else:

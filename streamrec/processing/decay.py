@@ -45,7 +45,7 @@ class ForwardDecay:
 
     def needs_rebase(self, landmark_ms: int, latest_ms: int) -> bool:
         """Would events at ``latest_ms`` push stored values towards overflow?"""
-        return abs(latest_ms - landmark_ms) / self.half_life_ms > MAX_HALF_LIVES / 2
+        return (latest_ms - landmark_ms) / self.half_life_ms > MAX_HALF_LIVES / 2
 
 
 @dataclass(frozen=True, slots=True)

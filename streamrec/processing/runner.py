@@ -1,0 +1,100 @@
+"""The stream processor: the imperative shell around the fold.
+
+A thread polls the log in micro-batches, applies each batch to the online state,
+and only then commits the consumer position. Callers can wait until the state
+reflects given log positions (``POST /v1/events?wait=true``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from streamrec.config import ProcessorSettings
+from streamrec.log.base import LogConsumer
+from streamrec.state.base import OnlineState
+
+log = logging.getLogger(__name__)
+
+
+class StreamProcessor:
+    """Consumes a log into an online state on a background thread.
+
+    Parameters
+    ----------
+    consumer
+        Positioned where the state left off (the caller seeks it).
+    state
+        Receives every batch.
+    on_applied
+        Called after each applied batch with the number of events (for snapshots,
+        metrics).
+    """
+
+    def __init__(
+        self,
+        consumer: LogConsumer,
+        state: OnlineState,
+        settings: ProcessorSettings,
+        on_applied: Callable[[int], None] = lambda n: None,
+    ) -> None:
+        self.consumer = consumer
+        self.state = state
+        self.settings = settings
+        self.on_applied = on_applied
+        self.applied_events = 0
+        self.last_error: str | None = None
+        self._progress = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stream-processor", daemon=True)
+
+    def start(self) -> None:
+        """Start consuming."""
+        self._thread.start()
+
+    def step(self) -> int:
+        """Poll and apply one micro-batch; return how many events it held."""
+        batch = self.consumer.poll(self.settings.max_batch, self.settings.poll_interval_ms / 1000)
+        if len(batch) == 0:
+            return 0
+        self.state.apply(batch)
+        self.consumer.commit(self.state.positions())
+        with self._progress:
+            self.applied_events += len(batch)
+            self._progress.notify_all()
+        self.on_applied(len(batch))
+        return len(batch)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+                self.last_error = None
+            except Exception as exc:  # the loop must survive a failing batch and retry
+                self.last_error = repr(exc)
+                log.exception("stream processor step failed; retrying")
+                time.sleep(0.5)
+
+    def wait_for(self, positions: Mapping[int, int], timeout_s: float) -> bool:
+        """Block until the state has applied everything before ``positions``."""
+        deadline = time.monotonic() + timeout_s
+
+        def reached() -> bool:
+            current = self.state.positions()
+            return all(current.get(p, 0) >= o for p, o in positions.items())
+
+        with self._progress:
+            while not reached():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._progress.wait(min(remaining, 0.05))
+        return True
+
+    def stop(self) -> None:
+        """Stop after the current batch."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)

@@ -1,0 +1,63 @@
+"""The one place where streamrec errors become HTTP status codes.
+
+Every error body is ``{"error": {"code", "message", "details"}}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from streamrec.errors import BackendUnavailable, InvalidInput, NotFound, StreamrecError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    """A JSON error in the API's shape."""
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return JSONResponse(body, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error the app can raise to a status code and the error shape."""
+
+    @app.exception_handler(InvalidInput)
+    async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+        details = [dataclasses.asdict(p) for p in exc.problems]
+        return error_response(422, "invalid_input", exc.message, details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        return error_response(422, "invalid_input", "the request does not fit the API", details)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(BackendUnavailable)
+    async def _unavailable(_: Request, exc: BackendUnavailable) -> JSONResponse:
+        return error_response(503, "unavailable", str(exc))
+
+    @app.exception_handler(TimeoutError)
+    async def _timeout(_: Request, exc: TimeoutError) -> JSONResponse:
+        return error_response(504, "timeout", str(exc) or "timed out")
+
+    @app.exception_handler(StreamrecError)
+    async def _other(_: Request, exc: StreamrecError) -> JSONResponse:
+        log.exception("request failed")
+        return error_response(500, "internal", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))

@@ -1,0 +1,87 @@
+"""Wire types of HTTP API v1 (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from streamrec.events import MAX_ID_LENGTH, parse_timestamp
+from streamrec.state.base import CatalogItem
+
+
+class ItemIn(BaseModel):
+    """Catalog metadata of one item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    title: str | None = Field(default=None, max_length=10_000)
+    categories: list[str] = Field(default_factory=list, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=1000)
+    price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    available: bool = True
+    created_at: int | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _created_at(cls, value: object) -> int | None:
+        if value is None:
+            return None
+        if not isinstance(value, int | float | str) or isinstance(value, bool):
+            raise ValueError("created_at must be epoch milliseconds or an RFC 3339 string")
+        return parse_timestamp(value)
+
+    def to_domain(self) -> CatalogItem:
+        """The catalog item."""
+        return CatalogItem(**self.model_dump())
+
+
+class ItemBody(BaseModel):
+    """``PUT /v1/items/{item_id}``: metadata without the id (taken from the path)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    categories: list[str] = Field(default_factory=list, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=1000)
+    price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    available: bool = True
+    created_at: int | str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class ItemsIn(BaseModel):
+    """``POST /v1/items``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ItemIn] = Field(min_length=1, max_length=10_000)
+
+
+class RecommendedItemOut(BaseModel):
+    """One item of a list, with its reasons and per-source score breakdown."""
+
+    item_id: str
+    score: float
+    reasons: list[str]
+    sources: dict[str, float]
+
+
+class RecommendationOut(BaseModel):
+    """A recommendation list."""
+
+    user_id: str | None = None
+    items: list[RecommendedItemOut]
+    variant: str
+    model_version: str | None
+    recommendation_id: str
+    fallback: bool
+
+
+class Accepted(BaseModel):
+    """Events accepted (durable; applied too when ``wait=true``)."""
+
+    accepted: int
+    applied: bool

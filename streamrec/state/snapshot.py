@@ -1,0 +1,103 @@
+"""Snapshots of the memory state: one ``.npz`` file, written atomically, no pickle.
+
+The snapshot holds every state array, the id tables, the catalog and the log
+positions the state reflects. On start the engine loads it and replays the log
+from those positions, which yields the same state as replaying the whole log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from streamrec.config import Settings
+from streamrec.errors import CorruptData
+from streamrec.ids import IdMap
+from streamrec.processing.cooccurrence import CooccurrenceIndex
+from streamrec.processing.items import ItemTable
+from streamrec.processing.profiles import ProfileTable
+from streamrec.state.base import CatalogItem
+from streamrec.state.memory import MemoryState
+
+FORMAT_VERSION = 1
+
+
+def save_snapshot(state: MemoryState, path: Path) -> None:
+    """Write the state to ``path`` atomically (temp file, fsync, rename)."""
+    with state.lock:
+        meta = {
+            "version": FORMAT_VERSION,
+            "users": state.users.to_list(),
+            "items": state.items.to_list(),
+            "categories": state.categories.to_list(),
+            "catalog": [dataclasses.asdict(item) for item in state.catalog.values()],
+            "positions": {str(p): o for p, o in state.positions().items()},
+            "landmark_ms": state.landmark_ms,
+            "clock_ms": state.clock_ms,
+        }
+        arrays = {
+            f"profile.{k}": v.copy()
+            for k, v in state.profiles.to_arrays(state.users.capacity).items()
+        }
+        arrays.update(
+            {
+                f"item.{k}": v.copy()
+                for k, v in state.item_table.to_arrays(state.items.capacity).items()
+            }
+        )
+        arrays.update({f"pairs.{k}": v for k, v in state.cooccurrence.to_arrays().items()})
+    arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(path.name + ".tmp")
+    with temp.open("wb") as handle:
+        np.savez(handle, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def load_snapshot(settings: Settings, path: Path) -> MemoryState:
+    """Rebuild a :class:`MemoryState` from a snapshot file.
+
+    Raises
+    ------
+    CorruptData
+        If the file cannot be read or has another format version.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError) as exc:
+        raise CorruptData(f"snapshot {path} is unreadable: {exc}") from exc
+    meta = orjson.loads(arrays.pop("meta").tobytes())
+    if meta.get("version") != FORMAT_VERSION:
+        raise CorruptData(
+            f"snapshot {path} has format {meta.get('version')}, expected {FORMAT_VERSION}"
+        )
+
+    def section(prefix: str) -> dict[str, np.ndarray]:
+        return {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+
+    state = MemoryState(settings)
+    state.users = IdMap(meta["users"])
+    state.items = IdMap(meta["items"])
+    state.categories = IdMap(meta["categories"])
+    state.catalog = {item["item_id"]: CatalogItem(**item) for item in meta["catalog"]}
+    state.profiles = ProfileTable.from_arrays(settings.profile, section("profile."))
+    state.item_table = ItemTable.from_arrays(section("item."))
+    state.cooccurrence = CooccurrenceIndex.from_arrays(
+        settings.cooccurrence.max_neighbors, section("pairs.")
+    )
+    state.landmark_ms = meta["landmark_ms"]
+    state.clock_ms = meta["clock_ms"]
+    state.set_positions({int(p): o for p, o in meta["positions"].items()})
+    return state
