@@ -1,0 +1,155 @@
+"""Adapters that let the batch models and the streaming engine run under the protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from streamrec.config import EventWeights, Settings
+from streamrec.evaluation.baselines import exclusion_matrix
+from streamrec.events import EventBatch
+from streamrec.models.base import Recommender
+from streamrec.models.matrix import InteractionMatrix
+from streamrec.models.weighting import event_weights
+from streamrec.state.base import CatalogItem
+
+if TYPE_CHECKING:
+    from streamrec.engine import Engine
+
+
+class ModelAlgorithm:
+    """A batch model (item-kNN, EASE, ALS, ...) fitted on an :class:`InteractionMatrix`.
+
+    ``learn`` keeps the model's parameters and only remembers each user's newer
+    events: they join the user's row when recommending (items unknown to the model
+    are ignored), which is how a deployed batch model folds in fresh behaviour
+    between trainings.
+
+    Parameters
+    ----------
+    name
+        The name in reports.
+    make_model
+        Builds a fresh, unfitted model.
+    weights
+        Event weights of the interaction matrix.
+    """
+
+    def __init__(
+        self, name: str, make_model: Callable[[], Recommender], weights: EventWeights
+    ) -> None:
+        self.name = name
+        self.make_model = make_model
+        self.weights = weights
+        self.matrix: InteractionMatrix | None = None
+        self.model: Recommender | None = None
+        self.recent: dict[str, tuple[list[str], list[float]]] = {}
+
+    def fit(self, train: EventBatch) -> None:
+        """Build the interaction matrix of ``train`` and fit a fresh model on it."""
+        self.matrix = InteractionMatrix.from_batches(train, self.weights)
+        self.model = self.make_model().fit(self.matrix.csr)
+        self.recent = {}
+
+    def learn(self, batch: EventBatch) -> None:
+        """Remember ``batch``'s events for their users' rows (the model is unchanged)."""
+        weights = event_weights(batch.type, batch.value, self.weights).tolist()
+        for user, item, weight in zip(batch.user_id, batch.item_id, weights, strict=True):
+            items, item_weights = self.recent.setdefault(user, ([], []))
+            items.append(item)
+            item_weights.append(weight)
+
+    def _rows(self, matrix: InteractionMatrix, user_ids: list[str]) -> sp.csr_matrix:
+        rows = matrix.rows_for(user_ids)
+        if not any(u in self.recent for u in user_ids):
+            return rows
+        newer = matrix.user_items_from(
+            [
+                (items, np.asarray(weights))
+                for items, weights in (self.recent.get(u, ([], [])) for u in user_ids)
+            ]
+        )
+        return (rows + newer).tocsr()
+
+    def recommend(self, user_ids: list[str], k: int, exclude: list[set[str]]) -> list[list[str]]:
+        """The model's top ``k`` for each user's row, ``exclude`` removed."""
+        if self.matrix is None or self.model is None:
+            raise RuntimeError(f"{self.name} must be fitted before it recommends")
+        matrix = self.matrix
+        banned = exclusion_matrix(exclude, matrix.items)
+        ids, _ = self.model.recommend(self._rows(matrix, user_ids), k, banned)
+        return [matrix.items.names(row[row >= 0]) for row in ids]
+
+
+def with_overrides(settings: Settings, overrides: Mapping[str, Mapping[str, Any]]) -> Settings:
+    """``settings`` with section values replaced, e.g. ``{"recommend": {"seed_items": 5}}``.
+
+    Each changed section is validated again.
+    """
+    changed = {}
+    for section, values in overrides.items():
+        current = getattr(settings, section, None)
+        if current is None or not isinstance(values, Mapping):
+            raise TypeError(f"unknown settings section {section!r}")
+        changed[section] = type(current).model_validate({**current.model_dump(), **values})
+    return settings.model_copy(update=changed)
+
+
+class EngineAlgorithm:
+    """The streaming engine (:meth:`Engine.in_memory`) under a settings configuration.
+
+    Parameters
+    ----------
+    settings
+        Base settings.
+    overrides
+        Per-section overrides (see :func:`with_overrides`).
+    catalog
+        Items to load into the engine before any event.
+    name
+        The name in reports (a configuration may be given its own).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        overrides: Mapping[str, Mapping[str, Any]],
+        catalog: Sequence[CatalogItem] = (),
+        name: str = "streamrec",
+    ) -> None:
+        self.name = name
+        self.settings = with_overrides(settings, overrides)
+        self.catalog = list(catalog)
+        self.engine: Engine | None = None
+
+    def fit(self, train: EventBatch) -> None:
+        """A fresh engine with the catalog, fed every event of ``train`` in order."""
+        from streamrec.engine import Engine
+
+        self.engine = Engine.in_memory(self.settings)
+        if self.catalog:
+            self.engine.upsert_items(self.catalog)
+        self.learn(train)
+
+    def learn(self, batch: EventBatch) -> None:
+        """Apply ``batch`` in micro-batches of the configured size."""
+        engine = self._fitted()
+        size = self.settings.processor.max_batch
+        for start in range(0, len(batch), size):
+            engine.apply(batch.take(slice(start, start + size)))
+
+    def recommend(self, user_ids: list[str], k: int, exclude: list[set[str]]) -> list[list[str]]:
+        """One engine request per user."""
+        engine = self._fitted()
+        return [
+            [item.item_id for item in engine.recommend(user, k, exclude=banned).items]
+            for user, banned in zip(user_ids, exclude, strict=True)
+        ]
+
+    def _fitted(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError(f"{self.name} must be fitted before it learns or recommends")
+        return self.engine

@@ -1,0 +1,128 @@
+"""The small interface every evaluated algorithm implements, and the registry of them.
+
+An :class:`Algorithm` speaks external string ids only, so the protocols treat the
+baselines, the batch models and the streaming engine alike:
+
+- ``fit(train)`` replaces any state with a model of ``train``;
+- ``learn(batch)`` folds newer events in (a streaming algorithm updates its state; a
+  batch model keeps its parameters and only learns the users' latest items);
+- ``recommend(users, k, exclude)`` returns each user's top ``k`` item ids, never one
+  of that user's ``exclude`` items, and never mutates.
+
+Algorithms are built by name with :func:`build_algorithm` from an
+:class:`AlgorithmContext` (relevance threshold, catalog, settings) and parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from streamrec.config import Settings
+from streamrec.errors import InvalidInput
+from streamrec.events import EventBatch
+from streamrec.state.base import CatalogItem
+
+
+@runtime_checkable
+class Algorithm(Protocol):
+    """What the evaluation protocols need from a recommender."""
+
+    name: str
+
+    def fit(self, train: EventBatch) -> None:
+        """Replace any state with a model of ``train``."""
+        ...
+
+    def learn(self, batch: EventBatch) -> None:
+        """Fold in events newer than everything seen so far."""
+        ...
+
+    def recommend(self, user_ids: list[str], k: int, exclude: list[set[str]]) -> list[list[str]]:
+        """Each user's top ``k`` item ids, best first, none of them in its ``exclude`` set."""
+        ...
+
+
+@dataclass(frozen=True)
+class AlgorithmContext:
+    """What algorithms may know about the dataset besides the events.
+
+    Attributes
+    ----------
+    threshold
+        The rating at or above which a rating is positive.
+    catalog
+        Item metadata (content-aware algorithms use categories and tags).
+    settings
+        The base settings (event weights, engine configuration).
+    """
+
+    threshold: float = 4.0
+    catalog: Sequence[CatalogItem] = ()
+    settings: Settings = field(default_factory=Settings)
+
+
+Factory = Callable[[AlgorithmContext, Mapping[str, Any]], Algorithm]
+
+
+def _popularity(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
+    from streamrec.evaluation.baselines import PopularityAlgorithm
+
+    return PopularityAlgorithm(context.threshold, **params)
+
+
+def _cooccurrence(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
+    from streamrec.evaluation.baselines import CooccurrenceAlgorithm
+
+    return CooccurrenceAlgorithm(context.settings.weights, **params)
+
+
+def _model(module: str, cls: str, name: str) -> Factory:
+    def build(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
+        import importlib
+
+        from streamrec.evaluation.adapters import ModelAlgorithm
+
+        model_class = getattr(importlib.import_module(module), cls)
+        return ModelAlgorithm(name, lambda: model_class(**params), context.settings.weights)
+
+    return build
+
+
+def _engine(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
+    from streamrec.evaluation.adapters import EngineAlgorithm
+
+    return EngineAlgorithm(context.settings, params, context.catalog)
+
+
+ALGORITHMS: dict[str, Factory] = {
+    "popularity": _popularity,
+    "cooccurrence": _cooccurrence,
+    "itemknn": _model("streamrec.models.itemknn", "ItemKNNModel", "itemknn"),
+    "ease": _model("streamrec.models.ease", "EASEModel", "ease"),
+    "als": _model("streamrec.models.als", "ALSModel", "als"),
+    "streamrec": _engine,
+}
+
+
+def build_algorithm(
+    name: str, context: AlgorithmContext, params: Mapping[str, Any] | None = None
+) -> Algorithm:
+    """The algorithm registered as ``name``, configured with ``params``.
+
+    ``params`` are the model's constructor arguments; for ``streamrec`` they are
+    settings overrides such as ``{"recommend": {"weight_popularity": 0.2}}``.
+
+    Raises
+    ------
+    InvalidInput
+        For an unknown name or parameters the algorithm does not accept.
+    """
+    factory = ALGORITHMS.get(name)
+    if factory is None:
+        raise InvalidInput(f"unknown algorithm {name!r}; choose from {', '.join(ALGORITHMS)}")
+    try:
+        return factory(context, dict(params or {}))
+    except TypeError as exc:
+        raise InvalidInput(f"bad parameters for {name}: {exc}") from None
