@@ -79,27 +79,27 @@ class _Layout:
         )
 
 
-def _fail(path: Path, problems: list[Problem]) -> InvalidInput:
+def _invalid(path: Path, problems: list[Problem]) -> InvalidInput:
     first = problems[0]
     where = f"line {first.index}" + (f", column {first.field!r}" if first.field else "")
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return InvalidInput(f"{path}: {where}: {first.message}{more}", problems)
 
 
+@dataclass(frozen=True, slots=True)
 class _Chunk:
     """One chunk of CSV rows and the line on which each row ends."""
 
-    def __init__(self, path: Path, rows: list[list[str]], lines: list[int]) -> None:
-        self.path = path
-        self.rows = rows
-        self.lines = lines
+    path: Path
+    rows: list[list[str]]
+    lines: list[int]
 
     def check(self, bad: np.ndarray, column: str | int | None, message: str) -> None:
         """Raise for every row flagged in ``bad``."""
         if bad.any():
             name = None if column is None else str(column)
             problems = [Problem(self.lines[i], name, message) for i in np.flatnonzero(bad)]
-            raise _fail(self.path, problems)
+            raise _invalid(self.path, problems)
 
     def cells(self, index: int) -> list[str]:
         return [row[index] for row in self.rows]
@@ -144,7 +144,9 @@ def _timestamps(chunk: _Chunk, index: int, mapping: CsvMapping) -> np.ndarray:
             try:
                 stamps[i] = parse_wire_timestamp(cell)
             except ValueError as exc:
-                raise _fail(chunk.path, [Problem(chunk.lines[i], str(column), str(exc))]) from None
+                raise _invalid(
+                    chunk.path, [Problem(chunk.lines[i], str(column), str(exc))]
+                ) from None
         return stamps
     numbers = chunk.numbers(index, column, required=True)
     chunk.check(numbers < 0, column, "timestamp must not be negative")
@@ -288,7 +290,7 @@ def read_jsonl(
                     Problem(None if p.index is None else lines[p.index], p.field, p.message)
                     for p in exc.problems
                 ]
-                raise _fail(path, problems) from None
+                raise _invalid(path, problems) from None
             yield EventBatch.from_events(events, default_timestamp)
 
 
@@ -296,7 +298,7 @@ def _decode(path: Path, line_number: int, line: bytes) -> object:
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise _fail(path, [Problem(line_number, None, f"not JSON ({exc})")]) from None
+        raise _invalid(path, [Problem(line_number, None, f"not JSON ({exc})")]) from None
 
 
 def count_lines(path: str | Path) -> int:

@@ -172,16 +172,24 @@ class SyntheticShop:
             pending = merged.take(slice(cut, None))
 
     def event_columns(self, n_events: int, chunk_size: int) -> Iterator[SessionBlock]:
-        """The first ``n_events`` events in time order, as column chunks."""
+        """The first ``n_events`` events in time order, as column chunks.
+
+        Users, items and sessions are dense numbers here: user ``k`` is ``"u{k}"``,
+        item ``k`` is ``"i{k}"`` and session ``k`` is ``"s{k}"`` in :meth:`events`.
+        """
         if n_events < 0 or chunk_size < 1:
             raise ValueError("need n_events >= 0 and chunk_size >= 1")
         left = n_events
         buffer = SessionBlock.empty()
         blocks = self._blocks()
         while left > 0:
-            while len(buffer) < min(chunk_size, left):
-                buffer = SessionBlock.concat([buffer, next(blocks)])
             size = min(chunk_size, left)
+            if len(buffer) < size:
+                parts, have = [buffer], len(buffer)
+                while have < size:
+                    parts.append(next(blocks))
+                    have += len(parts[-1])
+                buffer = SessionBlock.concat(parts)
             yield buffer.take(slice(0, size))
             buffer = buffer.take(slice(size, None))
             left -= size
@@ -206,8 +214,12 @@ class SyntheticShop:
             )
 
     def dataset(self, n_events: int) -> Dataset:
-        """The first ``n_events`` events (without session ids) and the catalog."""
-        part = SessionBlock.concat(list(self.event_columns(n_events, max(n_events, 1))))
+        """The first ``n_events`` events (without session ids) and the catalog.
+
+        The order is the stream's: by timestamp, then user and item number.
+        """
+        chunks = self.event_columns(n_events, max(n_events, 1))
+        part = SessionBlock.concat([SessionBlock.empty(), *chunks])
         columns = EventColumns(
             users=self._user_ids,
             items=self._item_ids,

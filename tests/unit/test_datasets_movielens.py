@@ -27,11 +27,13 @@ def ml_small(shared_data: Path) -> Dataset:
 
 
 def assert_time_ordered(dataset: Dataset) -> None:
-    """Rows ordered by (timestamp, user, item) with ids compared as integers."""
+    """Rows ordered by (timestamp, user, item), decimal ids compared as numbers."""
     events = dataset.events
-    keys = list(zip(events.timestamp.tolist(), events.user_id, events.item_id, strict=True))
-    if all(u.isdigit() for u in events.user_id[:10]):
-        keys = [(t, int(u), int(i)) for t, u, i in keys]
+    numeric = all(u.isdigit() for u in events.user_id) and all(i.isdigit() for i in events.item_id)
+    keys: list[tuple[int, int | str, int | str]] = [
+        (t, int(u), int(i)) if numeric else (t, u, i)
+        for t, u, i in zip(events.timestamp.tolist(), events.user_id, events.item_id, strict=True)
+    ]
     assert keys == sorted(keys)
 
 
