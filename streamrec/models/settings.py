@@ -1,0 +1,74 @@
+"""Settings of the batch models, the ANN index and retraining (the ``models`` section)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from streamrec.models.ann import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M
+from streamrec.models.weighting import Confidence
+
+ModelKind = Literal["als", "itemknn", "ease", "content"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ALSSettings(_Section):
+    """Implicit ALS (see :class:`~streamrec.models.als.ALSModel`)."""
+
+    factors: int = Field(default=64, ge=1, le=1024)
+    regularization: float = Field(default=0.05, ge=0)
+    alpha: float = Field(default=1.0, gt=0)
+    iterations: int = Field(default=15, ge=1, le=1000)
+    random_state: int = 42
+    confidence: Confidence = Confidence.LINEAR
+
+
+class ItemKNNSettings(_Section):
+    """Cosine item-item neighbours (see :class:`~streamrec.models.itemknn.ItemKNNModel`)."""
+
+    neighbors: int = Field(default=100, ge=1, le=10_000)
+    shrink: float = Field(default=10.0, ge=0)
+    confidence: Confidence = Confidence.LINEAR
+
+
+class EASESettings(_Section):
+    """Closed-form EASE (see :class:`~streamrec.models.ease.EASEModel`)."""
+
+    l2: float = Field(default=500.0, gt=0)
+    max_items: int = Field(default=20_000, ge=1)
+    confidence: Confidence = Confidence.LINEAR
+
+
+class ContentSettings(_Section):
+    """Metadata TF-IDF field weights (see :class:`~streamrec.models.content.ContentModel`)."""
+
+    category_weight: float = Field(default=1.0, ge=0)
+    tag_weight: float = Field(default=1.0, ge=0)
+    title_weight: float = Field(default=0.5, ge=0)
+
+
+class AnnSettings(_Section):
+    """HNSW retrieval over ALS item factors, used from ``min_items`` catalog items up."""
+
+    min_items: int = Field(default=50_000, ge=0)
+    M: int = Field(default=DEFAULT_M, ge=2, le=256)
+    ef_construction: int = Field(default=DEFAULT_EF_CONSTRUCTION, ge=1)
+    ef: int = Field(default=DEFAULT_EF, ge=1)
+
+
+class ModelSettings(_Section):
+    """Which models to train, their hyper-parameters, and when to retrain."""
+
+    kinds: tuple[ModelKind, ...] = ("als", "itemknn", "content")
+    als: ALSSettings = ALSSettings()
+    itemknn: ItemKNNSettings = ItemKNNSettings()
+    ease: EASESettings = EASESettings()
+    content: ContentSettings = ContentSettings()
+    ann: AnnSettings = AnnSettings()
+    retrain_every_events: int = Field(default=1_000_000, ge=1)
+    retrain_every_s: float = Field(default=86_400.0, gt=0)
+    keep_versions: int = Field(default=5, ge=1)
