@@ -96,6 +96,8 @@ class EmbeddedEventLog:
         self._end = self._next = self._segments[-1].end_offset
         self._fd = os.open(self._segments[-1].path, os.O_WRONLY | os.O_APPEND)
         self._offsets = OffsetStore(directory / "consumers", sync=self._sync)
+        if self._sync:
+            fsync_directory(directory)
         self._writer = threading.Thread(target=self._run, name="streamrec-log-writer", daemon=True)
         self._writer.start()
 
@@ -106,7 +108,7 @@ class EmbeddedEventLog:
         Raises
         ------
         BackendUnavailable
-            If another process has the log open.
+            If the log is already open (in this process or another).
         CorruptData
             If acknowledged data is damaged (see :func:`streamrec.log.segments.recover`).
         """
@@ -117,7 +119,7 @@ class EmbeddedEventLog:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(lock_fd)
-            raise BackendUnavailable(f"event log {root} is open in another process") from None
+            raise BackendUnavailable(f"event log {root} is already open") from None
         try:
             return cls(root, settings or LogSettings(), lock_fd)
         except BaseException:
@@ -191,10 +193,11 @@ class EmbeddedEventLog:
                 frames, self._queue = self._queue, []
             try:
                 self._write(frames)
-            except OSError as exc:
+            except Exception as exc:
                 with self._lock:
                     self._failure = BackendUnavailable(
-                        f"event log {self.directory} stopped accepting events: write failed: {exc}"
+                        f"event log {self.directory} stopped accepting events: "
+                        f"write failed: {exc!r}"
                     )
                     self._queue.clear()
                     self._durable.notify_all()
@@ -260,7 +263,7 @@ class EmbeddedEventLog:
         """Wait up to ``timeout_s`` until an event at ``offset`` is durable; whether it is."""
         deadline = time.monotonic() + timeout_s
         with self._lock:
-            while self._end <= offset and not self._closing and self._failure is None:
+            while self._end <= offset and not self._closing:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

@@ -201,10 +201,6 @@ class EmbeddedConsumer:
         offset = self._store.load(self._group)
         return {} if offset is None else {0: offset}
 
-    def position(self) -> int:
-        """The next offset this consumer will read."""
-        return self._position
-
     def close(self) -> None:
         """Release the open segment file."""
         if self._reader is not None:

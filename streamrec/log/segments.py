@@ -66,8 +66,8 @@ class Segment:
     path: Path
     size: int = 0
     end_offset: int = -1
-    _offsets: array = field(default_factory=lambda: array("q"))
-    _positions: array = field(default_factory=lambda: array("q"))
+    _offsets: array = field(default_factory=lambda: array("q"), init=False, repr=False)
+    _positions: array = field(default_factory=lambda: array("q"), init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.end_offset < 0:
