@@ -115,6 +115,36 @@ def test_concurrent_appends_get_dense_offsets_in_each_threads_order(tmp_path: Pa
                 assert read.item_id[offset] == f"t{t}.{b}-{i}"
 
 
+def test_a_consumer_reading_during_concurrent_appends_sees_every_event_once(
+    tmp_path: Path,
+) -> None:
+    settings = LogSettings(fsync=False, group_commit_ms=1, segment_bytes=8192)
+    total = 4 * 50 * 10
+    with EmbeddedEventLog.open(tmp_path, settings) as log:
+        consumer = log.consumer("g")
+        seen: list[str] = []
+
+        def consume() -> None:
+            while len(seen) < total:
+                seen.extend(consumer.poll(37, 5.0).item_id)
+
+        def produce(t: int) -> None:
+            for b in range(50):
+                log.append(make_batch(10, tag=f"t{t}.{b}"))
+
+        reader = threading.Thread(target=consume)
+        reader.start()
+        writers = [threading.Thread(target=produce, args=(t,)) for t in range(4)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        reader.join(timeout=60)
+        assert not reader.is_alive()
+        assert seen == read_all(log).item_id
+        assert len(set(seen)) == total
+
+
 def test_poll_from_any_offset_including_mid_frame_and_across_segments(tmp_path: Path) -> None:
     settings = LogSettings(fsync=False, group_commit_ms=0, segment_bytes=4096)
     sizes = [1, 17, 3, 60, 2, 45, 9, 30, 1, 25]
