@@ -1,1 +1,1 @@
-"""recommend."""
+"""Candidate generation, blending, filtering and reasons."""

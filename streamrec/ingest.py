@@ -1,0 +1,65 @@
+"""Loading event files into a running server or straight into a data directory."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import httpx
+from tqdm import tqdm
+
+from streamrec.config import Settings
+from streamrec.datasets import Format, open_events
+from streamrec.engine import Engine
+from streamrec.errors import BackendUnavailable, InvalidInput
+
+
+def ingest_into_engine(
+    path: Path, settings: Settings, format: Format, chunk_size: int, progress: bool
+) -> int:
+    """Append a file's events to the data directory's log and apply them.
+
+    Returns once every event is durable and reflected in the snapshot.
+    """
+    stream = open_events(path, format, chunk_size=chunk_size)
+    engine = Engine.open(settings)
+    try:
+        if stream.catalog:
+            engine.upsert_items(stream.catalog)
+        total = 0
+        with tqdm(total=stream.total, unit="ev", disable=not progress, desc="ingest") as bar:
+            for batch in stream:
+                engine.ingest(batch, wait=False)
+                total += len(batch)
+                bar.update(len(batch))
+        if engine.processor is not None and engine.log is not None:
+            engine.processor.wait_for(engine.log.end_positions(), timeout_s=3600)
+        return total
+    finally:
+        engine.close()
+
+
+def ingest_over_http(path: Path, url: str, format: Format, chunk_size: int, progress: bool) -> int:
+    """POST a file's catalog and events to a server, in batches."""
+    stream = open_events(path, format, chunk_size=chunk_size)
+    total = 0
+    with httpx.Client(base_url=url.rstrip("/"), timeout=60) as client:
+        try:
+            for start in range(0, len(stream.catalog), chunk_size):
+                items = [dataclasses.asdict(i) for i in stream.catalog[start : start + chunk_size]]
+                _check(client.post("/v1/items", json={"items": items}))
+            with tqdm(total=stream.total, unit="ev", disable=not progress, desc="ingest") as bar:
+                for batch in stream:
+                    _check(client.post("/v1/events", json={"events": list(batch.records())}))
+                    total += len(batch)
+                    bar.update(len(batch))
+        except httpx.HTTPError as exc:
+            raise BackendUnavailable(f"server at {url} failed: {exc}") from exc
+    return total
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code == 422:
+        raise InvalidInput(f"server rejected a batch: {response.text}")
+    if response.is_error:
+        raise BackendUnavailable(f"server answered {response.status_code}: {response.text}")
