@@ -14,7 +14,9 @@ from streamrec.config import Settings, load_settings
 from streamrec.errors import StreamrecError
 
 #: Subcommands that live with their own package: (module, parser builder).
-PLUGGED_COMMANDS: tuple[tuple[str, str], ...] = ()
+PLUGGED_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("streamrec.evaluation.cli", "add_evaluate_parser"),
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -272,7 +272,7 @@ def _problems(error: ValidationError, index_offset: int = 0) -> list[Problem]:
     for item in error.errors(include_url=False, include_input=False):
         loc = list(item["loc"])
         if loc and isinstance(loc[0], int):
-            index = loc.pop(0) + index_offset
+            index = int(loc.pop(0)) + index_offset
         else:
             index = None
         problems.append(

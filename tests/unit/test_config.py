@@ -1,0 +1,35 @@
+"""Settings: defaults, the example file, env overrides, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streamrec.config import load_settings
+from streamrec.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "streamrec.example.toml"
+
+
+def test_example_file_parses_and_sets_values() -> None:
+    settings = load_settings(EXAMPLE)
+    assert settings.cooccurrence.window == 50
+    assert settings.weights.purchase == 8.0
+
+
+def test_env_beats_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMREC_COOCCURRENCE__WINDOW", "7")
+    assert load_settings(EXAMPLE).cooccurrence.window == 7
+
+
+def test_bad_values_raise_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[decay]\ntrending_short_half_life_s = 10\ntrending_long_half_life_s = 5\n")
+    with pytest.raises(ConfigError, match="trending_short"):
+        load_settings(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml")
+    (tmp_path / "broken.toml").write_text("[decay\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(tmp_path / "broken.toml")
