@@ -155,14 +155,25 @@ class ALSModel(Recommender):
             raise ValueError(f"k must be at least 1, got {k}")
         user_items = self.fit_columns(user_items)
         exclude = user_items if exclude is None else self.fit_columns(exclude)
-        excluded_per_row = np.diff(exclude.indptr)
-        width = min(self.n_items, k + int(excluded_per_row.max(initial=0)))
-        ids, scores = self.index.query(self.fold_in(user_items), width)
-        rows = np.repeat(np.arange(ids.shape[0]), width)
-        hit = np.asarray(exclude[rows, np.maximum(ids.ravel(), 0)]).reshape(ids.shape) != 0
-        scores[hit | (ids < 0)] = NO_SCORE
-        local, best = top_k(scores, k)
-        return np.where(local >= 0, np.take_along_axis(ids, np.maximum(local, 0), 1), -1), best
+        if exclude.shape[0] != user_items.shape[0]:
+            raise ValueError("exclude must have one row per row of user_items")
+        vectors = self.fold_in(user_items)
+        ids = np.full((vectors.shape[0], k), -1, dtype=np.int32)
+        scores = np.full((vectors.shape[0], k), NO_SCORE, dtype=np.float32)
+        # Each row asks for k plus its own exclusions, rounded up to a power of two,
+        # so a user's result does not depend on the other users in the batch.
+        needed = k + np.diff(exclude.indptr)
+        widths = np.minimum(self.n_items, 2 ** np.ceil(np.log2(needed)).astype(np.int64))
+        for width in np.unique(widths).tolist():
+            rows = np.flatnonzero(widths == width)
+            found, found_scores = self.index.query(vectors[rows], width)
+            owners = np.repeat(rows, width)
+            hit = np.asarray(exclude[owners, np.maximum(found.ravel(), 0)]).reshape(found.shape)
+            found_scores[(hit != 0) | (found < 0)] = NO_SCORE
+            local, scores[rows] = top_k(found_scores, k)
+            chosen = np.take_along_axis(found, np.maximum(local, 0), axis=1)
+            ids[rows] = np.where(local >= 0, chosen, -1)
+        return ids, scores
 
     def _user_scores(self, user_items: sp.csr_matrix) -> np.ndarray:
         scores: np.ndarray = self.fold_in(user_items) @ self.item_factors.T
