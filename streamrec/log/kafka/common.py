@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,9 @@ _UNAVAILABLE = {
     KafkaError._MSG_TIMED_OUT,
     KafkaError.REQUEST_TIMED_OUT,
 }
+
+# librdkafka's own log lines (connection failures and the like) go here, not to stderr.
+_CLIENT_LOG = logging.getLogger("streamrec.kafka.client")
 
 DeliveryReport = Callable[[KafkaError | None, Message], None]
 
@@ -149,7 +153,7 @@ class KafkaConnection:
 
     target: KafkaTarget
     partitions: list[int]
-    config: dict[str, str | int | float | bool]
+    config: dict[str, Any]
     timeout_s: float
 
     @classmethod
@@ -161,9 +165,10 @@ class KafkaConnection:
         BackendUnavailable
             If the brokers do not answer.
         """
-        config: dict[str, str | int | float | bool] = {
+        config: dict[str, Any] = {
             "bootstrap.servers": target.bootstrap,
             "client.id": "streamrec",
+            "logger": _CLIENT_LOG,
         }
         admin = AdminClient(config)
         with kafka_errors("topic creation"):

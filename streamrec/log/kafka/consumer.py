@@ -88,6 +88,7 @@ class KafkaLogConsumer:
         self._next: Positions = {}
         self._pending_seeks: Positions = {}
         self._dead_letters: Producer | None = None
+        self._closed = False
         self._consumer = Consumer(settings)
         with kafka_errors("subscribe"):
             self._consumer.subscribe(
@@ -142,6 +143,7 @@ class KafkaLogConsumer:
         invalid = invalid_records(records) if records else {}
         dead += [(kept[i], reason) for i, reason in invalid.items()]
         if dead:
+            dead.sort(key=lambda letter: position(letter[0]))
             self._send_dead_letters(dead, messages)
         for message in messages:
             partition, offset = position(message)
@@ -234,7 +236,13 @@ class KafkaLogConsumer:
         }
 
     def close(self) -> None:
-        """Leave the group (revoking partitions) and flush pending dead letters."""
+        """Leave the group (revoking partitions) and flush pending dead letters.
+
+        Closing again does nothing.
+        """
+        if self._closed:
+            return
+        self._closed = True
         with kafka_errors("close"):
             self._consumer.close()
         if self._dead_letters is not None:
