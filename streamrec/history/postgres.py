@@ -20,7 +20,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
-from streamrec.errors import BackendUnavailable, ConfigError
+from streamrec.errors import BackendUnavailable, ConfigError, InvalidInput
 from streamrec.events import EventBatch
 
 _COLUMNS = (
@@ -66,6 +66,8 @@ def _driver_errors(doing: str) -> Iterator[None]:
             f"the history schema is missing ({exc.diag.message_primary}); "
             "run the history migration first"
         ) from exc
+    except psycopg.DataError as exc:
+        raise InvalidInput(f"PostgreSQL cannot store these events: {exc}") from exc
     except psycopg.Error as exc:
         raise BackendUnavailable(f"PostgreSQL {doing} failed: {exc}") from exc
 
@@ -138,6 +140,7 @@ class PostgresHistory:
         """
         with _driver_errors("connect"):
             connection = psycopg.connect(url, autocommit=True, connect_timeout=int(timeout_s))
+            connection.execute(f"SET temp_buffers = '{_STAGING_BUFFERS}'")
         return cls(url, connection)
 
     def schema_version(self) -> int:
@@ -178,21 +181,23 @@ class PostgresHistory:
         ------
         ConfigError
             If the schema was not migrated.
+        InvalidInput
+            If PostgreSQL rejects a value (text holding a NUL character).
         BackendUnavailable
-            If the database fails; nothing of the batch is stored then.
+            If the database fails.
+
+        Nothing of the batch is stored when this raises.
         """
         if not len(batch):
             return
         with _driver_errors("write"), self._connection.transaction():
             if not self._staging_ready:
-                self._connection.execute(f"SET temp_buffers = '{_STAGING_BUFFERS}'")
                 self._connection.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS events_staging "
                     '("partition" integer, "offset" bigint, user_id text, item_id text, '
                     "type smallint, value double precision, ts bigint, session_id text, "
                     "context jsonb, recommendation_id text) ON COMMIT DELETE ROWS"
                 )
-                self._staging_ready = True
             with (
                 self._connection.cursor() as cursor,
                 cursor.copy(f"COPY events_staging ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
@@ -204,6 +209,7 @@ class PostgresHistory:
                 f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM events_staging "
                 'ON CONFLICT ("partition", "offset") DO NOTHING'
             )
+        self._staging_ready = True  # only once a transaction creating it has committed
 
     def scan(
         self, since_ms: int | None = None, until_ms: int | None = None, chunk_size: int = 100_000

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from streamrec.errors import BackendUnavailable, ConfigError
 from streamrec.log.kafka import KafkaEventLog, KafkaLogConsumer, KafkaTarget, PartitionsHook
 from streamrec.testing.process import free_port
-from tests.integration.helpers import drain, records_by_position, sequence_batch
+from tests.integration.helpers import drain, sequence_batch
 
 
 class Members:
