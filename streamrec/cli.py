@@ -28,7 +28,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         if url is not None:
             overrides[component] = {"url": url}
     serving = {
-        name: getattr(args, name) for name in ("host", "port") if getattr(args, name, None) is not None
+        name: getattr(args, name)
+        for name in ("host", "port")
+        if getattr(args, name, None) is not None
     }
     if serving:
         overrides["serving"] = serving
@@ -70,7 +72,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.url:
         total = ingest_over_http(args.path, args.url, args.format, args.chunk_size, not args.quiet)
     else:
-        total = ingest_into_engine(args.path, settings, args.format, args.chunk_size, not args.quiet)
+        total = ingest_into_engine(
+            args.path, settings, args.format, args.chunk_size, not args.quiet
+        )
     print(f"ingested {total:,} events")
     return 0
 
@@ -98,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="load events from a file")
     _add_common(ingest)
     ingest.add_argument("path", type=Path)
-    ingest.add_argument("--format", default="auto", choices=["auto", "movielens", "csv", "jsonl", "amazon"])
+    ingest.add_argument(
+        "--format", default="auto", choices=["auto", "movielens", "csv", "jsonl", "amazon"]
+    )
     ingest.add_argument("--url", help="a running server, e.g. http://127.0.0.1:8000")
     ingest.add_argument("--chunk-size", type=int, default=5_000)
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")

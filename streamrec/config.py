@@ -83,10 +83,16 @@ class ProfileSettings(_Section):
 
 
 class CooccurrenceSettings(_Section):
-    """Item-item co-occurrence over each user's most recent items."""
+    """Item-item co-occurrence over each user's most recent items.
+
+    ``popularity_damping`` scales down popular neighbours at read time: 0 ranks a
+    seed's neighbours by conditional probability (the seed system's ``P(i|j)``), 0.5
+    is cosine.
+    """
 
     window: int = Field(default=50, ge=1, le=1000)
     max_neighbors: int = Field(default=200, ge=1, le=100_000)
+    popularity_damping: float = Field(default=0.0, ge=0, le=1)
 
 
 class RecommendSettings(_Section):

@@ -27,7 +27,10 @@ from streamrec.serving.app import create_app
 
 def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
     config = uvicorn.Config(
-        create_app(settings), host=settings.serving.host, port=settings.serving.port, log_level="warning"
+        create_app(settings),
+        host=settings.serving.host,
+        port=settings.serving.port,
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="demo-server", daemon=True)
@@ -73,7 +76,9 @@ def run_demo(settings: Settings, events_per_second: float, duration_s: float, wa
                 watched: list[str] = []
                 next_show = started + 2
                 for batch in _restamped(shop, batch_size):
-                    client.post("/v1/events", json={"events": list(batch.records())}).raise_for_status()
+                    client.post(
+                        "/v1/events", json={"events": list(batch.records())}
+                    ).raise_for_status()
                     sent += len(batch)
                     watched = watched or list(dict.fromkeys(batch.user_id))[:watch]
                     now = time.monotonic()

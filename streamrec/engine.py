@@ -14,8 +14,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -26,6 +27,7 @@ from streamrec.events import EventBatch
 from streamrec.log.base import EventLog
 from streamrec.processing.runner import StreamProcessor
 from streamrec.recommend.recommender import Recommender
+from streamrec.recommend.types import Recommendation
 from streamrec.state.base import CatalogItem
 from streamrec.state.memory import MemoryState
 from streamrec.state.snapshot import load_snapshot, save_snapshot
@@ -142,6 +144,12 @@ class Engine:
             if not self.processor.wait_for(targets, self.settings.serving.wait_timeout_s):
                 raise TimeoutError("events are durable but not yet applied to the online state")
         return logged
+
+    def recommend(
+        self, user_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
+    ) -> Recommendation:
+        """The user's top ``k`` (see :meth:`Recommender.recommend` for the options)."""
+        return self.recommender.recommend(user_id, k, exclude=exclude, **options)
 
     def upsert_items(self, items: Sequence[CatalogItem]) -> None:
         """Durably record catalog items, then make them visible."""

@@ -131,7 +131,9 @@ class EventBatch:
         return len(self.user_id)
 
     @classmethod
-    def from_events(cls, events: Sequence[Event], default_timestamp: int | None = None) -> EventBatch:
+    def from_events(
+        cls, events: Sequence[Event], default_timestamp: int | None = None
+    ) -> EventBatch:
         """Build a batch from validated events, stamping missing timestamps."""
         stamp = now_ms() if default_timestamp is None else default_timestamp
         n = len(events)
@@ -174,7 +176,9 @@ class EventBatch:
 
     def to_columns(self) -> dict[str, Any]:
         """Columns as plain lists, ready for JSON (NaN values become ``None``)."""
-        values = [None if np.isnan(v) else v for v in self.value.tolist()]
+        boxed = self.value.astype(object)
+        boxed[np.isnan(self.value)] = None
+        values = boxed.tolist()
         optional = {
             name: column
             for name, column in (
@@ -206,23 +210,26 @@ class EventBatch:
             context=self.context,
             recommendation_id=self.recommendation_id,
             offset=np.asarray(offset, dtype=np.int64),
-            partition=np.zeros(n, np.int32) if partition is None else np.asarray(partition, np.int32),
+            partition=np.zeros(n, np.int32)
+            if partition is None
+            else np.asarray(partition, np.int32),
         )
 
     def take(self, index: np.ndarray | slice) -> EventBatch:
         """A sub-batch of the rows selected by ``index`` (a slice or integer array)."""
-        rows = np.arange(len(self))[index]
+        positions = np.arange(len(self))[index]
+        rows = positions.tolist()
         return EventBatch(
             user_id=[self.user_id[i] for i in rows],
             item_id=[self.item_id[i] for i in rows],
-            type=self.type[rows],
-            value=self.value[rows],
-            timestamp=self.timestamp[rows],
+            type=self.type[positions],
+            value=self.value[positions],
+            timestamp=self.timestamp[positions],
             session_id=[self.session_id[i] for i in rows],
             context=[self.context[i] for i in rows],
             recommendation_id=[self.recommendation_id[i] for i in rows],
-            offset=self.offset[rows],
-            partition=self.partition[rows],
+            offset=self.offset[positions],
+            partition=self.partition[positions],
         )
 
     def records(self) -> Iterator[dict[str, Any]]:
@@ -310,7 +317,7 @@ def validate_events(payload: object, max_batch: int) -> list[Event]:
         raw = [payload]
     else:
         raise InvalidInput(
-            "body must be an event object or {\"events\": [...]}",
+            'body must be an event object or {"events": [...]}',
             [Problem(None, None, "not a JSON object")],
         )
     if not raw:

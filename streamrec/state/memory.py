@@ -124,7 +124,11 @@ class MemoryState:
             return profile_of(self, user_id, row)
 
     def neighbors(self, item_ids: Sequence[str], k: int) -> list[ScoredItems]:
-        """Each item's ``k`` strongest co-occurring available items (cosine)."""
+        """Each item's ``k`` strongest co-occurring available items.
+
+        Scores are ``C(i, j) / (m_i ** 0.5 * m_j ** damping)`` with ``m`` each item's
+        co-occurrence mass: damping 0.5 is cosine, 0 ranks by conditional probability.
+        """
         with self.lock:
             return [self._neighbors(self.items.get(item_id), k) for item_id in item_ids]
 
@@ -141,7 +145,10 @@ class MemoryState:
         keep = table.available[ids]
         ids, weights = ids[keep], weights[keep]
         mass = table.cooccurrence_mass
-        scores = weights / np.sqrt(np.maximum(mass[item] * mass[ids], 1e-300))
+        damping = self.settings.cooccurrence.popularity_damping
+        scores = weights / (
+            np.sqrt(max(mass[item], 1e-300)) * np.maximum(mass[ids], 1e-300) ** damping
+        )
         order = top_k(scores, k)
         return ids[order], scores[order]
 
