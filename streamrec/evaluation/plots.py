@@ -1,0 +1,83 @@
+"""PNG plots of evaluation results (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from streamrec.evaluation.holdout import HoldoutResult  # noqa: E402
+from streamrec.evaluation.prequential import PrequentialResult  # noqa: E402
+
+ACCURACY = ("precision", "recall", "ndcg", "hit_rate", "mrr")
+
+
+def metric_curves(results: Sequence[HoldoutResult], ks: Sequence[int], path: Path) -> Path:
+    """One panel per accuracy metric: its value at each ``k``, one line per algorithm."""
+    figure, axes = plt.subplots(1, len(ACCURACY), figsize=(4 * len(ACCURACY), 3.6))
+    for axis, metric in zip(axes, ACCURACY, strict=True):
+        for result in results:
+            axis.plot(
+                ks,
+                [result.metrics[f"{metric}@{k}"] for k in ks],
+                marker="o",
+                label=result.algorithm,
+            )
+        axis.set_title(f"{metric}@K")
+        axis.set_xlabel("K")
+        axis.set_xticks(list(ks))
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    return _save(figure, path)
+
+
+def metric_bars(
+    names: Sequence[str], values: Mapping[str, Sequence[float]], title: str, path: Path
+) -> Path:
+    """Grouped bars: one group per metric in ``values``, one bar per name."""
+    metrics = list(values)
+    figure, axis = plt.subplots(figsize=(max(6.0, 1.3 * len(metrics) * max(1, len(names)) / 2), 4))
+    width = 0.8 / max(1, len(names))
+    positions = np.arange(len(metrics))
+    for j, name in enumerate(names):
+        heights = [values[m][j] for m in metrics]
+        axis.bar(positions + j * width - 0.4 + width / 2, heights, width, label=name)
+    axis.set_xticks(positions)
+    axis.set_xticklabels(metrics, rotation=20)
+    axis.set_title(title)
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def rolling_hit_rate(results: Sequence[PrequentialResult], path: Path) -> Path:
+    """Hit rate over a sliding window of consecutive queries, per algorithm and mode."""
+    figure, axis = plt.subplots(figsize=(9, 4))
+    for result in results:
+        hits = (result.ranks > 0).astype(np.float64)
+        window = max(1, min(len(hits), max(20, len(hits) // 20)))
+        if not len(hits):
+            continue
+        rolling = np.convolve(hits, np.ones(window) / window, mode="valid")
+        axis.plot(
+            result.positions[window - 1 :], rolling, label=f"{result.algorithm} {result.mode}"
+        )
+    axis.set_xlabel("event position in the stream")
+    axis.set_ylabel(f"hit rate@{results[0].k if results else 10} (rolling)")
+    axis.set_title("prequential hit rate over time")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def _save(figure: plt.Figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
