@@ -119,6 +119,7 @@ def kafka_broker(timeout_s: float = 30.0) -> Iterator[KafkaBroker]:
 
 # --- Redis ----------------------------------------------------------------------------
 
+_CLUSTER_BUS_OFFSET = 10_000
 _REDIS_HINT = "apt-get install redis-server (or put redis-server and redis-cli on PATH)"
 
 
@@ -172,6 +173,23 @@ def redis_server(timeout_s: float = 30.0) -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}/0"
 
 
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (10000 higher) exists and is free too."""
+    while True:
+        port = free_port()
+        if port + _CLUSTER_BUS_OFFSET <= 65535 and _port_free(port + _CLUSTER_BUS_OFFSET):
+            return port
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _cluster_ok(cli: Path, port: int) -> bool:
     result = subprocess.run(
         [str(cli), "-h", "127.0.0.1", "-p", str(port), "cluster", "info"],
@@ -190,7 +208,11 @@ def redis_cluster(nodes: int = 3, timeout_s: float = 60.0) -> Iterator[tuple[str
     A cluster client needs only one of them to discover the others.
     """
     cli = find_binary("redis-cli", _REDIS_HINT)
-    ports = [free_port() for _ in range(nodes)]
+    ports: list[int] = []
+    while len(ports) < nodes:
+        port = _cluster_port()
+        if port not in ports:
+            ports.append(port)
     with _tempdir("redis-cluster") as tmp, ExitStack() as stack:
         for port in ports:
             stack.enter_context(
