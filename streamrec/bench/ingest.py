@@ -1,0 +1,150 @@
+"""Ingest throughput: events/s counted once durable *and* applied to the online state.
+
+Three paths over the same batches, side by side in one run:
+
+- ``log append`` — the embedded event log alone (durable, nothing applied): the
+  ceiling the other two are compared with;
+- ``engine ingest`` — :meth:`Engine.ingest` as ``streamrec ingest --data-dir`` does
+  it (log append, the stream processor applies the events behind it);
+- ``HTTP POST /v1/events`` — batches over real HTTP to a server process.
+
+The same number of concurrent writers feed each path. The clock stops when the last
+batch, sent after all others were acknowledged, returns with ``wait`` (it is applied,
+and so is everything logged before it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from streamrec.bench.common import BenchResult, Sizes, median_rows
+from streamrec.bench.server import serving
+from streamrec.bench.workloads import (
+    movielens_batches,
+    shop,
+    synthetic_batches,
+    wire_body,
+)
+from streamrec.config import LogSettings, Settings
+from streamrec.engine import Engine
+from streamrec.events import EventBatch
+from streamrec.log.embedded import EmbeddedEventLog
+from streamrec.state.base import CatalogItem
+
+#: Concurrent writers on every path (the log commits their appends together).
+WRITERS = 4
+
+
+def _send_all(send: Callable[[int, bool], object], n_batches: int) -> float:
+    """Send batches ``0..n-2`` concurrently, then the last with ``wait``; seconds taken."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(WRITERS) as pool:
+        list(pool.map(lambda i: send(i, False), range(n_batches - 1)))
+    send(n_batches - 1, True)
+    return time.perf_counter() - started
+
+
+def log_append_seconds(batches: Sequence[EventBatch], directory: Path) -> float:
+    """Seconds to append every batch durably to a fresh embedded log."""
+    log = EmbeddedEventLog.open(directory, LogSettings())
+    try:
+        return _send_all(lambda i, _wait: log.append(batches[i]), len(batches))
+    finally:
+        log.close()
+
+
+def engine_ingest_seconds(
+    batches: Sequence[EventBatch], catalog: Sequence[CatalogItem], data_dir: Path
+) -> float:
+    """Seconds for :meth:`Engine.ingest` to make every batch durable and applied."""
+    engine = Engine.open(Settings(data_dir=data_dir))
+    try:
+        engine.upsert_items(catalog)
+        return _send_all(lambda i, wait: engine.ingest(batches[i], wait=wait), len(batches))
+    finally:
+        engine.close()
+
+
+def http_ingest_seconds(
+    bodies: Sequence[bytes], catalog: Sequence[CatalogItem], data_dir: Path, log_path: Path
+) -> float:
+    """Seconds for a server to accept every body durably and apply it (last ``wait``)."""
+    headers = {"content-type": "application/json"}
+    with serving(data_dir, log_path) as url, httpx.Client(base_url=url, timeout=120) as client:
+        items = [dataclasses.asdict(i) for i in catalog]
+        for start in range(0, len(items), 5_000):
+            client.post(
+                "/v1/items", json={"items": items[start : start + 5_000]}
+            ).raise_for_status()
+
+        def send(i: int, wait: bool) -> None:
+            params = {"wait": "true"} if wait else {}
+            client.post(
+                "/v1/events", content=bodies[i], params=params, headers=headers
+            ).raise_for_status()
+
+        return _send_all(send, len(bodies))
+
+
+def _measure(
+    name: str,
+    batches: list[EventBatch],
+    catalog: list[CatalogItem],
+    work_dir: Path,
+    repeats: int,
+) -> list[dict[str, object]]:
+    bodies = [wire_body(b) for b in batches]
+    Engine.in_memory().apply(batches[0])  # compile the fold before the clock runs
+    events = sum(len(b) for b in batches)
+    runs: dict[str, list[float]] = {"log append": [], "engine ingest": [], "HTTP POST": []}
+    for repeat in range(repeats):
+        base = work_dir / f"ingest-{name}-{repeat}"
+        runs["log append"].append(log_append_seconds(batches, base / "log"))
+        runs["engine ingest"].append(engine_ingest_seconds(batches, catalog, base / "engine"))
+        runs["HTTP POST"].append(
+            http_ingest_seconds(bodies, catalog, base / "http", work_dir / "server.log")
+        )
+        shutil.rmtree(base, ignore_errors=True)
+    ceiling = events / statistics.median(runs["log append"])
+    rows = []
+    for path, seconds in runs.items():
+        per_run = [{"events_per_s": events / s, "seconds": s} for s in seconds]
+        row = median_rows(per_run)
+        rows.append(
+            {
+                "dataset": name,
+                "path": path,
+                "events": events,
+                "batch": len(batches[0]),
+                **row,
+                "ratio_to_log": row["events_per_s"] / ceiling,
+            }
+        )
+    return rows
+
+
+def run(sizes: Sizes, work_dir: Path, movielens: Path | None) -> BenchResult:
+    """Ingest a synthetic stream (and MovieLens if given) along the three paths."""
+    result = BenchResult("ingest", params={"writers": WRITERS, "repeats": sizes.serve_repeats})
+    source = shop(sizes.serve_users, sizes.serve_items)
+    batches = synthetic_batches(source, sizes.ingest_events, sizes.ingest_batch)
+    for row in _measure("synthetic", batches, source.catalog(), work_dir, sizes.serve_repeats):
+        result.add(**row)
+    if movielens is not None:
+        ml = movielens_batches(movielens, sizes.ingest_batch)
+        for row in _measure(movielens.name, ml, [], work_dir, sizes.serve_repeats):
+            result.add(**row)
+    else:
+        result.notes.append("MovieLens skipped: no --movielens folder given")
+    result.notes.append(
+        "counted when durable and applied: the last batch is sent with wait after all others"
+    )
+    return result
