@@ -1,0 +1,128 @@
+"""Hyper-parameter and blend-weight search on a validation split of the training data.
+
+The test split is never looked at: :func:`validation_split` applies the seed-004 rule
+again to the *training* events of a split, so each user's validation items are the
+last 20% of their training part (by timestamp, item), and the search fits on the
+rest. Candidates come from a grid, or a seeded random sample of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from streamrec.evaluation.algorithms import AlgorithmContext, build_algorithm
+from streamrec.evaluation.holdout import evaluate_holdout
+from streamrec.evaluation.splits import HoldoutSplit, seed004_split
+
+
+def validation_split(split: HoldoutSplit, **options: Any) -> HoldoutSplit:
+    """The seed-004 holdout of ``split.train`` (same threshold; ``options`` as there)."""
+    return seed004_split(split.train, threshold=split.threshold, **options)
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys to nested dicts: ``{"recommend.seed_items": 5}`` -> ``{"recommend": {...}}``."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+def candidates(
+    space: Mapping[str, Sequence[Any]], n_trials: int | None = None, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Every combination of ``space``, or ``n_trials`` of them drawn with a fixed seed."""
+    keys = list(space)
+    grid = [dict(zip(keys, values, strict=True)) for values in itertools.product(*space.values())]
+    if n_trials is None or n_trials >= len(grid):
+        return grid
+    picked = np.random.default_rng(seed).choice(len(grid), size=n_trials, replace=False)
+    return [grid[i] for i in sorted(picked.tolist())]
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """The best parameters and every trial.
+
+    Attributes
+    ----------
+    best_params
+        Flat (dotted) parameters of the best trial.
+    best_score
+        Its objective value on the validation split.
+    table
+        Per trial: the flat parameters and every validation metric.
+    """
+
+    algorithm: str
+    objective: str
+    best_params: dict[str, Any]
+    best_score: float
+    table: list[tuple[dict[str, Any], dict[str, float]]]
+
+    def markdown(self) -> str:
+        """The trials as a Markdown table, best first."""
+        keys = list(self.best_params)
+        rows = sorted(self.table, key=lambda t: -t[1][self.objective])
+        lines = [
+            "| " + " | ".join([*keys, self.objective]) + " |",
+            "|---" * (len(keys) + 1) + "|",
+        ]
+        for params, scores in rows:
+            cells = [str(params[k]) for k in keys] + [f"{scores[self.objective]:.4f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+
+def tune(
+    split: HoldoutSplit,
+    algorithm: str,
+    context: AlgorithmContext,
+    space: Mapping[str, Sequence[Any]],
+    *,
+    objective: str = "ndcg@10",
+    n_trials: int | None = None,
+    seed: int = 0,
+    on_trial: Callable[[dict[str, Any], float], None] | None = None,
+) -> TuningResult:
+    """Search ``space`` for the parameters of ``algorithm`` that maximize ``objective``.
+
+    Parameters
+    ----------
+    split
+        The evaluation split; only its training events are used (see
+        :func:`validation_split`).
+    algorithm
+        A registry name (see :func:`~streamrec.evaluation.algorithms.build_algorithm`).
+    context
+        Threshold, catalog and base settings for building the algorithm.
+    space
+        Values to try per parameter; dotted names reach into nested parameters
+        (``"recommend.weight_popularity"`` for the engine's settings).
+    objective
+        The validation metric to maximize (any key of the holdout metrics).
+    n_trials, seed
+        Try a seeded random sample of ``n_trials`` combinations instead of all.
+    on_trial
+        Called with each trial's parameters and objective value.
+    """
+    validation = validation_split(split)
+    table = []
+    for params in candidates(space, n_trials, seed):
+        result = evaluate_holdout(validation, build_algorithm(algorithm, context, nest(params)))
+        table.append((params, result.metrics))
+        if on_trial is not None:
+            on_trial(params, result.metrics[objective])
+    if not table:
+        raise ValueError("the search space is empty")
+    best_params, best_metrics = max(table, key=lambda t: t[1][objective])
+    return TuningResult(algorithm, objective, best_params, best_metrics[objective], table)

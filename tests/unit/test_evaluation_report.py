@@ -1,0 +1,151 @@
+"""End to end on a small MovieLens-format dataset: reports, CLI, tuning, adapters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamrec.datasets.movielens import load_movielens
+from streamrec.evaluation.algorithms import AlgorithmContext, build_algorithm
+from streamrec.evaluation.cli import add_evaluate_parser
+from streamrec.evaluation.report import AlgorithmSpec, run_evaluation
+from streamrec.evaluation.splits import seed004_split
+from streamrec.evaluation.tuning import candidates, nest, tune, validation_split
+
+GENRES = ["Comedy", "Drama", "Horror", "Sci-Fi"]
+
+
+@pytest.fixture(scope="module")
+def movielens(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """24 users with 60-80 half-star ratings each over 120 movies in 4 genres, interleaved."""
+    folder = tmp_path_factory.mktemp("ml-tiny")
+    rng = np.random.default_rng(11)
+    lines = ["userId,movieId,rating,timestamp"]
+    for user in range(1, 25):
+        taste = user % 4
+        weights = np.where(np.arange(120) % 4 == taste, 4.0, 1.0)
+        movies = rng.choice(
+            120, size=int(rng.integers(60, 81)), replace=False, p=weights / weights.sum()
+        )
+        for n, movie in enumerate(movies.tolist()):
+            rating = 4.5 if movie % 4 == taste else float(rng.choice([1.0, 2.5, 3.0, 5.0]))
+            lines.append(f"{user},{movie + 1},{rating},{1_000_000 + 100 * n + user}")
+    (folder / "ratings.csv").write_text("\n".join(lines) + "\n")
+    movies_csv = ["movieId,title,genres"]
+    movies_csv += [f"{m + 1},Movie {m + 1},{GENRES[m % 4]}" for m in range(120)]
+    (folder / "movies.csv").write_text("\n".join(movies_csv) + "\n")
+    return folder
+
+
+def test_seed004_report_is_written(movielens: Path, tmp_path: Path) -> None:
+    report = run_evaluation(
+        movielens, "seed-004", ["popularity", "cooccurrence", "itemknn"], tmp_path, progress=False
+    )
+    assert report.details["threshold"] == 3.5
+    assert report.details["users_evaluated"] > 10
+    names = [r.algorithm for r in report.holdout]
+    assert names == ["popularity", "cooccurrence", "itemknn"]
+    for path in report.files:
+        assert path.exists() and path.stat().st_size > 0
+    assert {p.suffix for p in report.files} == {".md", ".json", ".png"}
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| cooccurrence |" in markdown and "metrics_at_k.png" in markdown
+    stored = json.loads((tmp_path / "results.json").read_text())
+    assert (
+        stored["holdout"][0]["metrics"]["precision@10"] == report.holdout[0].metrics["precision@10"]
+    )
+    # Users like one genre: the personalized baselines beat popularity.
+    by_name = {r.algorithm: r.metrics["ndcg@10"] for r in report.holdout}
+    assert by_name["cooccurrence"] > by_name["popularity"]
+
+
+def test_prequential_report_through_the_cli(
+    movielens: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="streamrec")
+    add_evaluate_parser(parser.add_subparsers())
+    args = parser.parse_args(
+        [
+            "evaluate",
+            "--dataset",
+            str(movielens),
+            "--protocol",
+            "prequential",
+            "--algorithms",
+            "popularity,cooccurrence",
+            "--out",
+            str(tmp_path),
+            "--sample-size",
+            "100",
+            "--no-progress",
+        ]
+    )
+    assert args.handler(args) == 0
+    printed = capsys.readouterr().out
+    assert "| cooccurrence | streaming |" in printed
+    stored = json.loads((tmp_path / "results.json").read_text())
+    assert [(r["algorithm"], r["mode"]) for r in stored["prequential"]][:3] == [
+        ("popularity", "streaming"),
+        ("popularity", "frozen"),
+        ("popularity", "periodic"),
+    ]
+    assert all(r["queries"] == 100 for r in stored["prequential"])
+    assert (tmp_path / "prequential_hit_rate.png").stat().st_size > 0
+
+
+def test_cli_refuses_unknown_algorithms(
+    movielens: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="streamrec")
+    add_evaluate_parser(parser.add_subparsers())
+    args = parser.parse_args(
+        ["evaluate", "--dataset", str(movielens), "--algorithms", "oracle", "--out", str(tmp_path)]
+    )
+    assert args.handler(args) == 2
+    assert "oracle" in capsys.readouterr().err
+
+
+def test_tuning_never_sees_the_test_split(movielens: Path) -> None:
+    split = seed004_split(load_movielens(movielens).events)
+    validation = validation_split(split)
+    train_pairs = set(zip(split.train.user_id, split.train.item_id, strict=True))
+    assert set(zip(validation.train.user_id, validation.train.item_id, strict=True)) < train_pairs
+    for user, relevant in zip(validation.users, validation.relevant, strict=True):
+        assert {(user, item) for item in relevant} <= train_pairs
+    context = AlgorithmContext(split.threshold)
+    result = tune(split, "itemknn", context, {"neighbors": [5, 50], "shrink": [0.0, 10.0]})
+    assert len(result.table) == 4
+    assert result.best_score == max(m["ndcg@10"] for _, m in result.table)
+    assert result.markdown().count("\n") == 5
+
+
+def test_candidates_are_seeded_and_nest_dotted_keys() -> None:
+    space = {"a": [1, 2, 3], "b": [0.1, 0.2]}
+    assert len(candidates(space)) == 6
+    assert candidates(space, 3, seed=4) == candidates(space, 3, seed=4)
+    assert len(candidates(space, 3, seed=4)) == 3
+    assert nest({"recommend.seed_items": 5, "l2": 1.0}) == {
+        "recommend": {"seed_items": 5},
+        "l2": 1.0,
+    }
+
+
+@pytest.mark.parametrize("name", ["itemknn", "ease", "als", "streamrec"])
+def test_adapters_respect_exclusions_and_learn(movielens: Path, name: str) -> None:
+    dataset = load_movielens(movielens)
+    split = seed004_split(dataset.events)
+    spec = AlgorithmSpec(name, {"factors": 8, "iterations": 3} if name == "als" else {})
+    algorithm = build_algorithm(spec.name, AlgorithmContext(3.5, dataset.catalog), spec.params)
+    algorithm.fit(split.train)
+    users = split.users[:5]
+    lists = algorithm.recommend(users, 10, split.exclude[:5])
+    for items, banned in zip(lists, split.exclude[:5], strict=True):
+        assert 0 < len(items) <= 10 and len(set(items)) == len(items)
+        assert not set(items) & banned
+    newer = split.train.take(np.arange(3))
+    algorithm.learn(newer)
+    assert len(algorithm.recommend(users[:1], 3, [set()])[0]) == 3
