@@ -7,8 +7,25 @@ from pathlib import Path
 
 import streamrec
 
-CLIENT_LIBRARIES = {"redis", "confluent_kafka", "psycopg", "fastapi", "starlette", "uvicorn", "httpx"}
-CORE = ["events.py", "config.py", "ids.py", "errors.py", "processing", "recommend", "evaluation", "models"]
+CLIENT_LIBRARIES = {
+    "redis",
+    "confluent_kafka",
+    "psycopg",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "httpx",
+}
+CORE = [
+    "events.py",
+    "config.py",
+    "ids.py",
+    "errors.py",
+    "processing",
+    "recommend",
+    "evaluation",
+    "models",
+]
 PACKAGE = Path(streamrec.__file__).parent
 
 
@@ -50,9 +67,16 @@ def test_core_modules_import_no_client_library() -> None:
 
 
 def test_core_modules_do_not_reach_into_adapters_or_serving() -> None:
-    shells = ("streamrec.serving", "streamrec.log.kafka", "streamrec.state.redis", "streamrec.history.postgres")
+    shells = (
+        "streamrec.serving",
+        "streamrec.log.kafka",
+        "streamrec.state.redis",
+        "streamrec.history.postgres",
+    )
     offenders = {
-        str(path.relative_to(PACKAGE)): sorted(m for m in _internal_imports(path) if m.startswith(shells))
+        str(path.relative_to(PACKAGE)): sorted(
+            m for m in _internal_imports(path) if m.startswith(shells)
+        )
         for path in _core_files()
     }
     assert {k: v for k, v in offenders.items() if v} == {}
