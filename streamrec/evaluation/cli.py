@@ -16,6 +16,7 @@ from streamrec.config import load_settings
 from streamrec.errors import InvalidInput
 from streamrec.evaluation.algorithms import ALGORITHMS
 from streamrec.evaluation.report import (
+    MAIN_K,
     PROTOCOLS,
     AlgorithmSpec,
     holdout_table,
@@ -99,7 +100,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"streamrec evaluate: {exc.message}", file=sys.stderr)
         return 2
-    table = holdout_table(report.holdout) or prequential_table(report.prequential)
+    table = holdout_table(report.holdout, MAIN_K) or prequential_table(report.prequential)
     print(table)
     print(f"report: {report.files[0]}")
     return 0

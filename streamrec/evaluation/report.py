@@ -189,22 +189,22 @@ def _cell(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
 
 
-def holdout_table(results: Sequence[HoldoutResult]) -> str:
-    """Markdown table: one row per algorithm, every metric and the wall times."""
+def holdout_table(results: Sequence[HoldoutResult], k: int | None = None) -> str:
+    """Markdown table: one row per algorithm, its metrics and the wall times.
+
+    With ``k``, only the metrics at ``k`` (accuracy and beyond-accuracy); otherwise all.
+    """
     if not results:
         return ""
-    names = list(results[0].metrics)
+    names = [n for n in results[0].metrics if k is None or n.endswith(f"@{k}")]
     lines = [
         "| algorithm | " + " | ".join(names) + " | fit s | recommend s |",
         "|---" * (len(names) + 3) + "|",
     ]
     for r in results:
         cells = [_cell(r.metrics[n]) for n in names]
-        lines.append(
-            f"| {r.algorithm} | "
-            + " | ".join(cells)
-            + f" | {r.fit_seconds:.2f} | {r.recommend_seconds:.2f} |"
-        )
+        times = f" | {r.fit_seconds:.2f} | {r.recommend_seconds:.2f} |"
+        lines.append(f"| {r.algorithm} | " + " | ".join(cells) + times)
     return "\n".join(lines)
 
 
@@ -233,12 +233,16 @@ def write_report(report: Report, out_dir: Path, command: str | None = None) -> N
     if command:
         lines += ["```", command, "```", ""]
     lines += ["| setting | value |", "|---|---|"]
-    lines += [f"| {key} | {value} |" for key, value in report.details.items()]
+    lines += [
+        f"| {key} | {value:.4g} |" if isinstance(value, float) else f"| {key} | {value} |"
+        for key, value in report.details.items()
+    ]
     lines.append("")
     images: list[Path] = []
     if report.holdout:
         names = [r.algorithm for r in report.holdout]
-        lines += ["## Results", "", holdout_table(report.holdout), ""]
+        lines += ["## Results", "", holdout_table(report.holdout, MAIN_K), ""]
+        lines += ["## Every cut-off", "", holdout_table(report.holdout), ""]
         images.append(plots.metric_curves(report.holdout, KS, out_dir / "metrics_at_k.png"))
         main = [f"{m}@{MAIN_K}" for m in plots.ACCURACY]
         main += [
