@@ -15,10 +15,9 @@ from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from streamrec.models.ann import AnnIndex
-from streamrec.models.base import Recommender
+from streamrec.models.base import Recommender, single_threaded_blas
 from streamrec.models.topk import NO_SCORE, top_k
 from streamrec.models.weighting import Confidence, apply_confidence
 
@@ -65,7 +64,7 @@ class ALSModel(Recommender):
         self.item_factors = np.zeros((0, factors), dtype=np.float32)
         self.user_factors = np.zeros((0, factors), dtype=np.float32)
         self.index: AnnIndex | None = None
-        self._gram: np.ndarray | None = None
+        self._solver: tuple[np.ndarray, np.ndarray] | None = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -88,7 +87,7 @@ class ALSModel(Recommender):
         user_items = apply_confidence(matrix, self.confidence)
         # implicit parallelises over users itself; a multi-threaded BLAS underneath
         # it only oversubscribes the cores (implicit warns about exactly that).
-        with threadpool_limits(1, "blas"):
+        with single_threaded_blas():
             model = AlternatingLeastSquares(
                 factors=self.factors,
                 regularization=self.regularization,
@@ -100,7 +99,7 @@ class ALSModel(Recommender):
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.index = None
-        self._gram = None
+        self._solver = None
         return self
 
     def build_index(self, ef_construction: int, M: int, ef: int) -> None:  # noqa: N803
@@ -127,19 +126,19 @@ class ALSModel(Recommender):
         lengths = np.diff(confidences.indptr)
         order = np.argsort(lengths, kind="stable")
         order = order[lengths[order] > 0]
-        padded = np.vstack([self.item_factors.astype(np.float64), np.zeros((1, f))])
-        base = self._item_gram() + self.regularization * np.eye(f)
+        padded, base = self._solver_terms()
         start = 0
-        while start < order.size:
-            stop = _group_end(lengths[order], start, f)
-            rows = order[start:stop]
-            ids, conf = _padded_rows(confidences, rows, int(lengths[rows[-1]]), self.n_items)
-            gathered = padded[ids]
-            weighted = gathered * (np.abs(conf) - 1.0)[..., None]
-            lhs = base + np.ascontiguousarray(weighted.transpose(0, 2, 1)) @ gathered
-            rhs = np.einsum("glf,gl->gf", gathered, np.maximum(conf, 0.0))
-            result[rows] = np.linalg.solve(lhs, rhs[..., None])[..., 0]
-            start = stop
+        with single_threaded_blas():
+            while start < order.size:
+                stop = _group_end(lengths[order], start, f)
+                rows = order[start:stop]
+                ids, conf = _padded_rows(confidences, rows, int(lengths[rows[-1]]), self.n_items)
+                gathered = padded[ids]
+                weighted = gathered * (np.abs(conf) - 1.0)[..., None]
+                lhs = base + np.ascontiguousarray(weighted.transpose(0, 2, 1)) @ gathered
+                rhs = np.einsum("glf,gl->gf", gathered, np.maximum(conf, 0.0))
+                result[rows] = np.linalg.solve(lhs, rhs[..., None])[..., 0]
+                start = stop
         return result
 
     def recommend(
@@ -151,12 +150,7 @@ class ALSModel(Recommender):
         """
         if self.index is None:
             return super().recommend(user_items, k, exclude)
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        user_items = self.fit_columns(user_items)
-        exclude = user_items if exclude is None else self.fit_columns(exclude)
-        if exclude.shape[0] != user_items.shape[0]:
-            raise ValueError("exclude must have one row per row of user_items")
+        user_items, exclude = self._recommend_inputs(user_items, k, exclude)
         vectors = self.fold_in(user_items)
         ids = np.full((vectors.shape[0], k), -1, dtype=np.int32)
         scores = np.full((vectors.shape[0], k), NO_SCORE, dtype=np.float32)
@@ -186,11 +180,13 @@ class ALSModel(Recommender):
         scores[:, norms == 0] = NO_SCORE
         return scores
 
-    def _item_gram(self) -> np.ndarray:
-        if self._gram is None:
+    def _solver_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """Item factors (``float64``, plus a zero padding row) and ``YᵀY + λI``, cached."""
+        if self._solver is None:
             factors = self.item_factors.astype(np.float64)
-            self._gram = factors.T @ factors
-        return self._gram
+            gram = factors.T @ factors + self.regularization * np.eye(self.factors)
+            self._solver = (np.vstack([factors, np.zeros((1, self.factors))]), gram)
+        return self._solver
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"item_factors": self.item_factors, "user_factors": self.user_factors}

@@ -16,9 +16,9 @@ import numpy as np
 
 from streamrec.models.topk import NO_SCORE
 
-DEFAULT_M = 16
+DEFAULT_M = 32
 DEFAULT_EF_CONSTRUCTION = 200
-DEFAULT_EF = 100
+DEFAULT_EF = 200
 
 
 class AnnIndex:

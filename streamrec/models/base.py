@@ -11,16 +11,34 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
 
 from streamrec.models.topk import top_k
 
 #: Dense score cells computed at once while recommending (bounds memory per call).
 _SCORE_CELLS = 1 << 23
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def single_threaded_blas() -> AbstractContextManager[object]:
+    """A context in which BLAS runs on the calling thread only.
+
+    Scoring a few users is many small matrix products; a BLAS thread pool only adds
+    hand-off latency to those (tens of milliseconds on a busy machine instead of
+    one), and implicit's training parallelises over users itself.
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 class Recommender(ABC):
@@ -85,20 +103,29 @@ class Recommender(ABC):
             ``(m, k)`` ``int32`` item ids best first, padded with ``-1`` (score
             ``-inf``) where fewer than ``k`` items qualify, and ``float32`` scores.
         """
+        user_items, exclude = self._recommend_inputs(user_items, k, exclude)
+        m = user_items.shape[0]
+        ids = np.empty((m, k), dtype=np.int32)
+        scores = np.empty((m, k), dtype=np.float32)
+        step = max(1, _SCORE_CELLS // max(1, self.n_items))
+        with single_threaded_blas():
+            for start in range(0, m, step):
+                rows = slice(start, min(m, start + step))
+                scores_rows = self._user_scores(user_items[rows])
+                ids[rows], scores[rows] = top_k(scores_rows, k, exclude[rows])
+        return ids, scores
+
+    def _recommend_inputs(
+        self, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Checked ``user_items`` and ``exclude``, both fitted to :attr:`n_items`."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         user_items = self.fit_columns(user_items)
         exclude = user_items if exclude is None else self.fit_columns(exclude)
         if exclude.shape[0] != user_items.shape[0]:
             raise ValueError("exclude must have one row per row of user_items")
-        m = user_items.shape[0]
-        ids = np.empty((m, k), dtype=np.int32)
-        scores = np.empty((m, k), dtype=np.float32)
-        step = max(1, _SCORE_CELLS // max(1, self.n_items))
-        for start in range(0, m, step):
-            rows = slice(start, min(m, start + step))
-            ids[rows], scores[rows] = top_k(self._user_scores(user_items[rows]), k, exclude[rows])
-        return ids, scores
+        return user_items, exclude
 
     def similar_items(self, item_ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` items most similar to each of ``item_ids`` (never the item itself).
@@ -117,7 +144,8 @@ class Recommender(ABC):
         itself = sp.csr_matrix(
             (np.ones(q, np.float32), item_ids, np.arange(q + 1)), shape=(q, self.n_items)
         )
-        return top_k(self._item_scores(item_ids), k, itself)
+        with single_threaded_blas():
+            return top_k(self._item_scores(item_ids), k, itself)
 
     def fit_columns(self, matrix: sp.spmatrix) -> sp.csr_matrix:
         """``matrix`` as ``float32`` CSR with exactly :attr:`n_items` columns.
