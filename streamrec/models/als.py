@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from streamrec.models.ann import AnnIndex
-from streamrec.models.base import Recommender, single_threaded_blas
+from streamrec.models.base import Recommender, import_extra, single_threaded_blas
 from streamrec.models.topk import NO_SCORE, top_k
 from streamrec.models.weighting import Confidence, apply_confidence
 
@@ -82,13 +82,12 @@ class ALSModel(Recommender):
 
     def fit(self, matrix: sp.csr_matrix) -> Self:
         """Factorize ``matrix`` (users × items); drops any ANN index built before."""
-        from implicit.cpu.als import AlternatingLeastSquares
-
+        als = import_extra("implicit.cpu.als", "ALS training")
         user_items = apply_confidence(matrix, self.confidence)
         # implicit parallelises over users itself; a multi-threaded BLAS underneath
         # it only oversubscribes the cores (implicit warns about exactly that).
         with single_threaded_blas():
-            model = AlternatingLeastSquares(
+            model = als.AlternatingLeastSquares(
                 factors=self.factors,
                 regularization=self.regularization,
                 alpha=self.alpha,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-import hnswlib
 import numpy as np
 
+from streamrec.models.base import import_extra
 from streamrec.models.topk import NO_SCORE
+
+if TYPE_CHECKING:
+    import hnswlib
 
 DEFAULT_M = 32
 DEFAULT_EF_CONSTRUCTION = 200
@@ -60,7 +63,7 @@ class AnnIndex:
         """
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = data.shape
-        index = hnswlib.Index(space="ip", dim=dim)
+        index = import_extra("hnswlib", "the ANN index").Index(space="ip", dim=dim)
         index.init_index(
             max_elements=max(1, n), ef_construction=ef_construction, M=M, random_seed=seed
         )
@@ -119,7 +122,7 @@ class AnnIndex:
         """Read an index written by :meth:`save`."""
         path = Path(directory)
         header = json.loads((path / f"{name}.json").read_text())
-        index = hnswlib.Index(space="ip", dim=int(header["dim"]))
+        index = import_extra("hnswlib", "the ANN index").Index(space="ip", dim=int(header["dim"]))
         index.load_index(str(path / f"{name}.hnsw"), max_elements=max(1, int(header["count"])))
         return cls(index, int(header["ef"]), int(header["M"]), int(header["ef_construction"]))
 
