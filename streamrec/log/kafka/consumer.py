@@ -17,7 +17,7 @@ from confluent_kafka import (
 )
 
 from streamrec.errors import BackendUnavailable, InvalidInput
-from streamrec.events import EMPTY_BATCH, EventBatch, validate_events
+from streamrec.events import EMPTY_BATCH, Event, EventBatch, validate_events
 from streamrec.log.base import Positions
 from streamrec.log.kafka.common import (
     Deliveries,
@@ -53,17 +53,18 @@ def decode(message: Message) -> dict[str, Any] | str:
     return record
 
 
-def invalid_records(records: list[dict[str, Any]]) -> dict[int, str]:
-    """``{index: reason}`` for the records that are not valid events."""
+def validate_records(records: list[dict[str, Any]]) -> tuple[list[Event], dict[int, str]]:
+    """The valid records as events, and ``{index: reason}`` for the others."""
     try:
-        validate_events({"events": records}, max_batch=len(records))
+        return validate_events({"events": records}, max_batch=len(records)), {}
     except InvalidInput as exc:
         reasons: dict[int, list[str]] = {}
         for problem in exc.problems:
             where = problem.field or "event"
             reasons.setdefault(problem.index or 0, []).append(f"{where}: {problem.message}")
-        return {i: "invalid event: " + "; ".join(found) for i, found in reasons.items()}
-    return {}
+    good = [record for i, record in enumerate(records) if i not in reasons]
+    events = validate_events({"events": good}, max_batch=len(good)) if good else []
+    return events, {i: "invalid event: " + "; ".join(found) for i, found in reasons.items()}
 
 
 class KafkaLogConsumer:
@@ -140,7 +141,7 @@ class KafkaLogConsumer:
             else:
                 records.append(decoded)
                 kept.append(message)
-        invalid = invalid_records(records) if records else {}
+        events, invalid = validate_records(records) if records else ([], {})
         dead += [(kept[i], reason) for i, reason in invalid.items()]
         if dead:
             dead.sort(key=lambda letter: position(letter[0]))
@@ -148,12 +149,10 @@ class KafkaLogConsumer:
         for message in messages:
             partition, offset = position(message)
             self._next[partition] = offset + 1
-        good = [r for i, r in enumerate(records) if i not in invalid]
-        if not good:
+        if not events:
             return EMPTY_BATCH
         places = np.array([position(m) for i, m in enumerate(kept) if i not in invalid])
-        batch = EventBatch.from_events(validate_events({"events": good}, max_batch=len(good)))
-        return batch.with_positions(places[:, 1], places[:, 0])
+        return EventBatch.from_events(events).with_positions(places[:, 1], places[:, 0])
 
     def _send_dead_letters(self, dead: list[tuple[Message, str]], polled: list[Message]) -> None:
         if self._dead_letters is None:
