@@ -113,6 +113,10 @@ class ModelStore:
     def load(self, version: str | None = None) -> ModelBundle:
         """Load ``version`` (default: the latest).
 
+        A load of the latest version that loses a race with publishing and pruning
+        (the version it read from ``LATEST`` is pruned meanwhile) starts again from
+        the new ``LATEST``.
+
         Raises
         ------
         NotFound
@@ -120,9 +124,19 @@ class ModelStore:
         CorruptData
             If the version's files are incomplete or unreadable.
         """
-        version = version or self.latest_version()
-        if version is None:
-            raise NotFound(f"no model has been published under {self.root}")
+        if version is not None:
+            return self._load_version(version)
+        while True:
+            latest = self.latest_version()
+            if latest is None:
+                raise NotFound(f"no model has been published under {self.root}")
+            try:
+                return self._load_version(latest)
+            except (NotFound, CorruptData):
+                if self.latest_version() == latest:
+                    raise
+
+    def _load_version(self, version: str) -> ModelBundle:
         path = self._versions / version
         if not path.is_dir():
             raise NotFound(f"model version {version!r} does not exist under {self.root}")

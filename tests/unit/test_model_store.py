@@ -117,7 +117,7 @@ def test_a_reader_during_publishing_always_loads_a_complete_version(tmp_path: Pa
     try:
         for bundle in bundles:
             store.publish(bundle)
-            store.prune(keep=3)
+            store.prune(keep=1)
     finally:
         done.set()
         for reader in readers:
