@@ -39,7 +39,7 @@ class ItemKNNModel(Recommender):
     def __init__(
         self,
         neighbors: int = 100,
-        shrink: float = 0.0,
+        shrink: float = 10.0,
         confidence: Confidence | str = Confidence.LINEAR,
     ) -> None:
         if neighbors < 1:
