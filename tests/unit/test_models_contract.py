@@ -193,3 +193,10 @@ def test_fitting_is_reproducible(name: str, model: Recommender, matrix: sp.csr_m
 def test_k_must_be_positive(model: Recommender, matrix: sp.csr_matrix) -> None:
     with pytest.raises(ValueError):
         model.recommend(matrix, 0)
+
+
+def test_empty_batches(model: Recommender, matrix: sp.csr_matrix) -> None:
+    ids, scores = model.recommend(matrix[:0], 4)
+    assert ids.shape == scores.shape == (0, 4)
+    ids, scores = model.similar_items(np.array([], dtype=np.int64), 4)
+    assert ids.shape == scores.shape == (0, 4)
