@@ -78,13 +78,15 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path: Path) -> None:
         stop = threading.Event()
         client = threading.Thread(target=_stream, args=(url, acknowledged, stop))
         client.start()
-        while len(acknowledged) < 3_000:
+        snapshot = tmp_path / "state" / "snapshot.npz"
+        deadline = time.monotonic() + 120
+        while len(acknowledged) < 3_000 or not snapshot.exists():  # kill after a snapshot
+            assert time.monotonic() < deadline, "no snapshot was written during ingest"
             time.sleep(0.02)
         process.send_signal(signal.SIGKILL)
         process.wait()
         stop.set()
         client.join()
-    assert (tmp_path / "state" / "snapshot.npz").exists()  # the restart starts from a snapshot
 
     with server(tmp_path) as (_, url), httpx.Client(base_url=url) as client:
         deadline = time.monotonic() + 30
