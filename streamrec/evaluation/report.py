@@ -21,7 +21,7 @@ from streamrec.config import Settings
 from streamrec.datasets.base import Dataset
 from streamrec.errors import InvalidInput
 from streamrec.evaluation import plots
-from streamrec.evaluation.algorithms import AlgorithmContext, build_algorithm
+from streamrec.evaluation.algorithms import Algorithm, AlgorithmContext, build_algorithm
 from streamrec.evaluation.holdout import HoldoutResult, evaluate_holdout
 from streamrec.evaluation.prequential import (
     MODES,
@@ -83,7 +83,7 @@ def _specs(algorithms: Sequence[str | AlgorithmSpec]) -> list[AlgorithmSpec]:
     return [a if isinstance(a, AlgorithmSpec) else AlgorithmSpec(a) for a in algorithms]
 
 
-def _build(spec: AlgorithmSpec, context: AlgorithmContext) -> Any:
+def _build(spec: AlgorithmSpec, context: AlgorithmContext) -> Algorithm:
     algorithm = build_algorithm(spec.name, context, spec.params)
     if spec.label:
         algorithm.name = spec.label
