@@ -1,8 +1,8 @@
 """Event weights and confidence transforms for the batch models.
 
-:func:`event_weights` turns event types and values into signed interest weights with
-the configured :class:`~streamrec.config.EventWeights`, the same rule the stream
-processor applies, so batch models and online state agree on what an event means.
+:func:`event_weights` is the stream processor's own rule (re-exported from
+:mod:`streamrec.processing.weights`), so batch models and online state agree on
+what an event means.
 :func:`apply_confidence` reshapes the summed weights of an interaction matrix before
 a model sees them; it is a parameter of each model, never baked into the matrix.
 """
@@ -14,36 +14,9 @@ from enum import StrEnum
 import numpy as np
 import scipy.sparse as sp
 
-from streamrec.config import EventWeights
-from streamrec.events import EVENT_TYPES, TYPE_CODE, EventType
+from streamrec.processing.weights import event_weights
 
-_RATING = TYPE_CODE[EventType.RATING]
-
-
-def event_weights(types: np.ndarray, values: np.ndarray, weights: EventWeights) -> np.ndarray:
-    """Signed weight of each event.
-
-    Parameters
-    ----------
-    types
-        Type codes (see :data:`streamrec.events.TYPE_CODE`).
-    values
-        Event values, NaN where absent; only ratings use them.
-    weights
-        The configured weights.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``float64`` weights, one per event. A rating weighs
-        ``rating + rating_per_star * (value - rating_neutral)`` (its base weight when
-        it has no value); every other type weighs its configured weight.
-    """
-    table = np.array([getattr(weights, t.value) for t in EVENT_TYPES], dtype=np.float64)
-    result = table[np.asarray(types, dtype=np.intp)]
-    rated = (types == _RATING) & ~np.isnan(values)
-    result[rated] += weights.rating_per_star * (values[rated] - weights.rating_neutral)
-    return result
+__all__ = ["Confidence", "apply_confidence", "event_weights"]
 
 
 class Confidence(StrEnum):
