@@ -1,0 +1,431 @@
+"""The scale-out online state on Redis or Redis Cluster.
+
+Implements :class:`~streamrec.state.base.OnlineState` and
+:class:`~streamrec.state.base.Catalog` with the same pure fold as the memory state
+(:mod:`streamrec.state.redis_apply` for the write side, the key layout in
+:mod:`streamrec.state.redis_keys`). Several processes may apply batches at once as
+long as each partition has one owner (a Kafka consumer group guarantees it): user
+profiles belong to one partition, and shared counters only receive increments.
+
+Reads answer from a few pipelined round trips: a profile is one ``GET`` (plus the
+names of the items it refers to, usually cached); neighbour rows of any number of
+seed items are one pipeline, their normalizing masses and availability a second.
+Item ids are interned once and never change, so the name <-> id maps are cached in
+the process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+
+from streamrec.config import Settings
+from streamrec.events import EventBatch
+from streamrec.ids import IdMap
+from streamrec.processing.cooccurrence import CooccurrenceIndex
+from streamrec.processing.decay import Decays
+from streamrec.processing.fold import unapplied
+from streamrec.processing.items import ItemTable
+from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
+from streamrec.state.memory import MemoryState
+from streamrec.state.redis_apply import (
+    BatchView,
+    FixedLandmark,
+    Loaded,
+    PlanBuilder,
+    PlanWriter,
+    as_memory_state,
+    fold_loaded,
+)
+from streamrec.state.redis_codec import Command, ProfileCodec, localize, referenced_items
+from streamrec.state.redis_keys import (
+    FINISH,
+    INTERN,
+    ITEM_APPLY,
+    RANK_APPLY,
+    Client,
+    Keys,
+    RedisTarget,
+    redis_errors,
+)
+from streamrec.state.redis_reads import RankingReader, item_table_of
+from streamrec.state.views import item_stats_of, profile_of, top_k
+
+log = logging.getLogger(__name__)
+
+#: Forget cached id mappings past this many entries (they are re-read on demand).
+_ID_CACHE = 1_000_000
+
+
+class RedisState:
+    """Online state and catalog in Redis (one server or a cluster).
+
+    Use :meth:`connect`. Thread-safe: the underlying client pools connections.
+    """
+
+    def __init__(self, settings: Settings, client: Client, target: RedisTarget) -> None:
+        self.settings = settings
+        self.client = client
+        self.target = target
+        self.keys = Keys(target.prefix)
+        self.decays = Decays.from_settings(settings.decay)
+        self._fold_decays = FixedLandmark(**self.decays.named())
+        self.codec = ProfileCodec(settings.profile)
+        self._scripts = {
+            "intern": client.register_script(INTERN),
+            "item": client.register_script(ITEM_APPLY),
+            "rank": client.register_script(RANK_APPLY),
+            "finish": client.register_script(FINISH),
+        }
+        self._builder = PlanBuilder(self.keys, settings, self.codec)
+        self._writer = PlanWriter(client, self.keys, target.cluster, self._run)
+        self._rankings = RankingReader(self)
+        self._item_ids: dict[str, int] = {}
+        self._item_names: dict[int, str] = {}
+        self._categories: list[str | None] = []
+        self._rebase_warned = False
+
+    @classmethod
+    def connect(
+        cls, settings: Settings, url: str | None = None, timeout_s: float = 5.0
+    ) -> RedisState:
+        """Connect to ``url`` (default ``settings.state.url``) and check it answers.
+
+        Raises
+        ------
+        ConfigError
+            For a malformed URL.
+        BackendUnavailable
+            If Redis does not answer.
+        """
+        target = RedisTarget.parse(url or settings.state.url)
+        client = target.connect(timeout_s)
+        with redis_errors("connect"):
+            client.ping()
+        return cls(settings, client, target)
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.client.close()
+
+    def _run(self, command: Command, target: Any) -> None:
+        if command.name == "set":
+            blob, ttl = command.args
+            target.set(command.keys[0], blob, ex=int(ttl))
+        else:
+            self._scripts[command.name](
+                keys=list(command.keys), args=list(command.args), client=target
+            )
+
+    # -- ids -------------------------------------------------------------------
+
+    def _remember(self, names: Sequence[str], ids: Sequence[int]) -> None:
+        if len(self._item_ids) > _ID_CACHE:
+            self._item_ids.clear()
+            self._item_names.clear()
+        for name, gid in zip(names, ids, strict=True):
+            self._item_ids[name] = gid
+            self._item_names[gid] = name
+
+    def intern_items(self, names: Sequence[str]) -> np.ndarray:
+        """Global ids of ``names``, assigning new ones."""
+        missing = [n for n in dict.fromkeys(names) if n not in self._item_ids]
+        if missing:
+            keys = [self.keys.item_ids, self.keys.item_names, self.keys.item_next]
+            self._remember(missing, self._scripts["intern"](keys=keys, args=missing))
+        return np.array([self._item_ids[n] for n in names], dtype=np.int64)
+
+    def lookup_items(self, names: Sequence[str]) -> np.ndarray:
+        """Global ids of ``names`` (``-1`` where never seen)."""
+        missing = [n for n in dict.fromkeys(names) if n not in self._item_ids]
+        if missing:
+            found = self.client.hmget(self.keys.item_ids, missing)
+            known = [(n, int(f)) for n, f in zip(missing, found, strict=True) if f is not None]
+            self._remember([n for n, _ in known], [g for _, g in known])
+        return np.array([self._item_ids.get(n, -1) for n in names], dtype=np.int64)
+
+    def item_names(self, ids: np.ndarray) -> list[str]:
+        """Names of global item ids (all must exist)."""
+        wanted = ids.tolist()
+        missing = list({g for g in wanted if g not in self._item_names})
+        if missing:
+            found = self.client.hmget(self.keys.item_names, missing)
+            self._remember([f.decode() for f in found], missing)
+        return [self._item_names[g] for g in wanted]
+
+    def category_map(self, codes: Sequence[int] = ()) -> IdMap:
+        """Category names by code, re-read when ``codes`` holds an unknown one."""
+        if any(c >= len(self._categories) for c in codes):
+            stored = self.client.hgetall(self.keys.category_names)
+            table: list[str | None] = [None] * (max(map(int, stored), default=-1) + 1)
+            for code, name in stored.items():
+                table[int(code)] = name.decode()
+            self._categories = table
+        return IdMap(self._categories)
+
+    def _intern_categories(self, names: Sequence[str]) -> list[int]:
+        keys = [self.keys.category_ids, self.keys.category_names, self.keys.category_next]
+        return list(self._scripts["intern"](keys=keys, args=list(names))) if names else []
+
+    # -- writes ----------------------------------------------------------------
+
+    def apply(self, batch: EventBatch) -> None:
+        """Fold a batch in; per partition, events before :meth:`positions` are skipped.
+
+        Raises
+        ------
+        BackendUnavailable
+            If Redis fails; nothing of the failed partition's batch is visible then
+            (or, on a cluster, its journal finishes it on the next apply).
+        """
+        if not len(batch):
+            return
+        with redis_errors("apply"):
+            logged = batch.offset >= 0
+            if not logged.all():
+                self._apply_group(batch.take(np.flatnonzero(~logged)), None)
+            for partition in np.unique(batch.partition[logged]).tolist():
+                rows = np.flatnonzero(logged & (batch.partition == partition))
+                self._apply_group(batch.take(rows), int(partition))
+
+    def _group_state(self, partition: int | None) -> tuple[int | None, int, int]:
+        """Landmark, clock and position of a partition, finishing any journaled batch."""
+        keys = self.keys
+        while True:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hmget(keys.meta, ["landmark", "clock"])
+            if partition is not None:
+                pipe.hget(keys.positions, str(partition))
+                pipe.get(keys.journal(partition))
+            found = pipe.execute()
+            (landmark, clock), position, journal = found[0], *(found[1:] or [None, None])
+            if journal is None:
+                break
+            self._writer.replay(journal)
+        return (
+            None if landmark is None else int(landmark),
+            int(clock or 0),
+            int(position or 0),
+        )
+
+    def _apply_group(self, events: EventBatch, partition: int | None) -> None:
+        landmark, clock, start = self._group_state(partition)
+        end = int(events.offset.max()) + 1 if partition is not None else 0
+        fresh = events if partition is None else unapplied(events, {partition: start})
+        if not len(fresh):
+            if end > start:
+                self._writer.write([], partition, end, clock)
+            return
+        latest = int(fresh.timestamp.max())
+        if landmark is None:
+            self.client.hsetnx(self.keys.meta, "landmark", str(latest))
+            landmark = int(self.client.hget(self.keys.meta, "landmark"))
+        if not self._rebase_warned and self.decays.needs_rebase(landmark, latest):
+            self._rebase_warned = True
+            log.warning("the decay landmark is far behind the events; run a rebase")
+        loaded = self._load(fresh)
+        view, universe = fold_loaded(
+            self.settings, self._fold_decays, self.codec, loaded, fresh, landmark, clock
+        )
+        plan = self._builder.build(view, universe, loaded, self._writer.guard(partition, end))
+        self._writer.write(plan, partition, end, view.clock_ms)
+
+    def _load(self, events: EventBatch) -> Loaded:
+        item_names = list(dict.fromkeys(events.item_id))
+        user_names = list(dict.fromkeys(events.user_id))
+        item_ids = self.intern_items(item_names)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(self.keys.item_category, item_ids.tolist())
+        for user in user_names:
+            pipe.get(self.keys.profile(user))
+        codes, *profiles = pipe.execute()
+        return Loaded(
+            item_ids=item_ids,
+            item_names=item_names,
+            categories=np.array([-1 if c is None else int(c) for c in codes], dtype=np.int32),
+            user_names=user_names,
+            profiles=profiles,
+        )
+
+    def positions(self) -> dict[int, int]:
+        """Per partition, the offset after the last applied event."""
+        with redis_errors("positions read"):
+            stored = self.client.hgetall(self.keys.positions)
+        return {int(p): int(o) for p, o in stored.items()}
+
+    def clock(self) -> tuple[int | None, int]:
+        """The decay landmark (``None`` before any event) and the latest event time."""
+        landmark, clock = self.client.hmget(self.keys.meta, ["landmark", "clock"])
+        return (None if landmark is None else int(landmark)), int(clock or 0)
+
+    # -- catalog ---------------------------------------------------------------
+
+    def upsert(self, items: Sequence[CatalogItem]) -> None:
+        """Insert or replace catalog items.
+
+        An item whose primary category changes moves its popularity to the new
+        category's ranking (not atomically with concurrent increments).
+        """
+        if not items:
+            return
+        with redis_errors("catalog write"):
+            ids = self.intern_items([i.item_id for i in items]).tolist()
+            primaries = [i.categories[0] if i.categories else None for i in items]
+            named = sorted({c for c in primaries if c is not None})
+            codes = dict(zip(named, self._intern_categories(named), strict=True))
+            keys = self.keys
+            before = self.client.hmget(keys.item_category, ids)
+            pipe = self.client.pipeline(transaction=False)
+            for gid, item, primary, old in zip(ids, items, primaries, before, strict=True):
+                pipe.hset(keys.catalog, str(gid), orjson.dumps(dataclasses.asdict(item)))
+                code = -1 if primary is None else codes[primary]
+                pipe.hset(keys.item_category, str(gid), str(code))
+                if item.available:
+                    pipe.srem(keys.unavailable, str(gid))
+                else:
+                    pipe.sadd(keys.unavailable, str(gid))
+                previous = -1 if old is None else int(old)
+                if previous != code:
+                    self._rankings.move_category(pipe, gid, previous, code)
+            pipe.execute()
+
+    def get(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
+        """Catalog entries (``None`` where unknown)."""
+        if not item_ids:
+            return []
+        with redis_errors("catalog read"):
+            ids = self.lookup_items(item_ids).tolist()
+            found = self.client.hmget(self.keys.catalog, ids)
+        return [None if raw is None else CatalogItem(**orjson.loads(raw)) for raw in found]
+
+    def available(self, item_ids: Sequence[str]) -> np.ndarray:
+        """May each item be recommended? Items the catalog does not know may."""
+        if not item_ids:
+            return np.ones(0, dtype=np.bool_)
+        with redis_errors("catalog read"):
+            ids = self.lookup_items(item_ids)
+            off = self.client.smismember(self.keys.unavailable, ids.tolist())
+        return ~np.asarray(off, dtype=np.bool_)
+
+    # -- reads -----------------------------------------------------------------
+
+    def view(
+        self, items: IdMap, item_table: ItemTable, landmark: int | None, clock: int
+    ) -> BatchView:
+        """A read-only view for the helpers of :mod:`streamrec.state.views`."""
+        return BatchView(
+            settings=self.settings,
+            decays=self.decays,
+            users=IdMap(),
+            items=items,
+            categories=self.category_map(item_table.category[item_table.category >= 0].tolist()),
+            profiles=self.codec.decode([]),
+            item_table=item_table,
+            cooccurrence=CooccurrenceIndex(1),
+            landmark_ms=landmark,
+            clock_ms=clock,
+        )
+
+    def profile(self, user_id: str) -> UserProfile | None:
+        """The user's profile, or ``None`` for an unknown or expired user."""
+        with redis_errors("profile read"):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.get(self.keys.profile(user_id))
+            pipe.hmget(self.keys.meta, ["landmark", "clock"])
+            blob, (landmark, clock) = pipe.execute()
+            if blob is None:
+                return None
+            table = self.codec.decode([blob])
+            universe = np.unique(referenced_items(table))
+            localize(table, universe)
+            names = self.item_names(universe)
+            codes = [*table.affinity_category[0].tolist(), int(table.session_category[0])]
+            view = self.view(IdMap(names), ItemTable(1), _int(landmark), int(clock or 0))
+            view.categories = self.category_map(codes)
+            view.profiles = table
+            return profile_of(as_memory_state(view), user_id, 0)
+
+    def neighbors(self, item_ids: Sequence[str], k: int) -> list[ScoredItems]:
+        """Each item's ``k`` strongest co-occurring available items (cosine)."""
+        if not item_ids:
+            return []
+        with redis_errors("neighbour read"):
+            ids = self.lookup_items(item_ids)
+            known = ids[ids >= 0].tolist()
+            pipe = self.client.pipeline(transaction=False)
+            for gid in known:
+                pipe.zrange(self.keys.neighbors(gid), 0, -1, withscores=True)
+            pipe.zmscore(self.keys.mass, known or ["-"])
+            *rows, seed_mass = pipe.execute()
+            parsed = [
+                (np.array([int(m) for m, _ in row], np.int64), np.array([w for _, w in row]))
+                for row in rows
+            ]
+            every = np.unique(np.concatenate([r[0] for r in parsed] or [np.empty(0, np.int64)]))
+            mass, available = self._neighbor_meta(every)
+            result: list[ScoredItems] = []
+            at = 0
+            for gid in ids.tolist():
+                if gid < 0:
+                    result.append(ScoredItems([], np.empty(0)))
+                    continue
+                members, weights = parsed[at]
+                own = seed_mass[at] or 0.0
+                at += 1
+                where = np.searchsorted(every, members)
+                keep = available[where]
+                members, weights, where = members[keep], weights[keep], where[keep]
+                scores = self._normalize(weights, own, mass[where])
+                order = top_k(scores, k)
+                result.append(ScoredItems(self.item_names(members[order]), scores[order]))
+            return result
+
+    def _normalize(self, weights: np.ndarray, own: float, mass: np.ndarray) -> np.ndarray:
+        """Neighbour scores as :meth:`MemoryState._neighbor_row` computes them."""
+        damping = self.settings.cooccurrence.popularity_damping
+        return weights / (np.sqrt(max(own, 1e-300)) * np.maximum(mass, 1e-300) ** damping)  # type: ignore[no-any-return]
+
+    def _neighbor_meta(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not len(ids):
+            return np.empty(0), np.empty(0, np.bool_)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zmscore(self.keys.mass, ids.tolist())
+        pipe.smismember(self.keys.unavailable, ids.tolist())
+        mass, off = pipe.execute()
+        return (
+            np.array([m or 0.0 for m in mass]),
+            ~np.asarray(off, dtype=np.bool_),
+        )
+
+    def top_items(self, ranking: Ranking, k: int, category: str | None = None) -> ScoredItems:
+        """The ``k`` best available items by ``ranking``, optionally in one category."""
+        with redis_errors("ranking read"):
+            return self._rankings.top(ranking, k, category)
+
+    def item_stats(self, item_ids: Sequence[str]) -> list[ItemStats | None]:
+        """Statistics of each item (``None`` where never seen)."""
+        if not item_ids:
+            return []
+        with redis_errors("item read"):
+            ids = self.lookup_items(item_ids)
+            pipe = self.client.pipeline(transaction=False)
+            for gid in ids.tolist():
+                pipe.hgetall(self.keys.item(gid))
+            pipe.hmget(self.keys.meta, ["landmark", "clock"])
+            *hashes, (landmark, clock) = pipe.execute()
+            table = item_table_of(hashes)
+            view = self.view(IdMap(list(item_ids)), table, _int(landmark), int(clock or 0))
+            trending = MemoryState.ranking_scores(as_memory_state(view), Ranking.TRENDING)
+            return [
+                item_stats_of(as_memory_state(view), name, trending) if gid >= 0 else None
+                for name, gid in zip(item_ids, ids.tolist(), strict=True)
+            ]
+
+
+def _int(value: bytes | None) -> int | None:
+    return None if value is None else int(value)
