@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from streamrec.errors import ConfigError
+from streamrec.models.settings import ModelSettings
 
 DAY_S = 86_400.0
 
@@ -167,6 +168,7 @@ class Settings(BaseSettings):
     history: HistorySettings = HistorySettings()
     processor: ProcessorSettings = ProcessorSettings()
     serving: ServingSettings = ServingSettings()
+    models: ModelSettings = ModelSettings()
 
     @classmethod
     def settings_customise_sources(

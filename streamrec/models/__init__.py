@@ -1,33 +1,33 @@
 """Batch-trained models (ALS, item-kNN, EASE, content), their ANN index and store."""
 
-from streamrec.models.als import ALSModel
-from streamrec.models.ann import AnnIndex
-from streamrec.models.base import Recommender
-from streamrec.models.bundle import MODEL_TYPES, ModelBundle
-from streamrec.models.content import ContentModel
-from streamrec.models.ease import EASEModel
-from streamrec.models.itemknn import ItemKNNModel
-from streamrec.models.matrix import DataWindow, InteractionMatrix
-from streamrec.models.settings import ModelSettings
-from streamrec.models.store import ModelStore
-from streamrec.models.trainer import train_and_publish, train_models
-from streamrec.models.weighting import Confidence, event_weights
+import importlib
+from typing import Any
 
-__all__ = [
-    "ALSModel",
-    "AnnIndex",
-    "Confidence",
-    "ContentModel",
-    "DataWindow",
-    "EASEModel",
-    "InteractionMatrix",
-    "ItemKNNModel",
-    "MODEL_TYPES",
-    "ModelBundle",
-    "ModelSettings",
-    "ModelStore",
-    "Recommender",
-    "event_weights",
-    "train_and_publish",
-    "train_models",
-]
+#: Public names, imported on first use so that ``streamrec.config`` can import the
+#: ``models`` settings section without loading every model.
+_EXPORTS = {
+    "ALSModel": "streamrec.models.als",
+    "AnnIndex": "streamrec.models.ann",
+    "Confidence": "streamrec.models.weighting",
+    "ContentModel": "streamrec.models.content",
+    "DataWindow": "streamrec.models.matrix",
+    "EASEModel": "streamrec.models.ease",
+    "InteractionMatrix": "streamrec.models.matrix",
+    "ItemKNNModel": "streamrec.models.itemknn",
+    "MODEL_TYPES": "streamrec.models.bundle",
+    "ModelBundle": "streamrec.models.bundle",
+    "ModelSettings": "streamrec.models.settings",
+    "ModelStore": "streamrec.models.store",
+    "Recommender": "streamrec.models.base",
+    "event_weights": "streamrec.models.weighting",
+    "train_and_publish": "streamrec.models.trainer",
+    "train_models": "streamrec.models.trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'streamrec.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from streamrec.models.ann import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M
-from streamrec.models.weighting import Confidence
+
+
+class Confidence(StrEnum):
+    """How a model turns summed interaction weights into confidences.
+
+    ``linear`` keeps the weights, ``log`` uses ``log1p(weight)`` (damps heavy users
+    and repeated events), ``binary`` turns every weight into its sign. Interaction
+    matrices hold positive totals only, so ``log`` is always defined.
+    """
+
+    LINEAR = "linear"
+    LOG = "log"
+    BINARY = "binary"
+
 
 ModelKind = Literal["als", "itemknn", "ease", "content"]
 

@@ -9,27 +9,13 @@ a model sees them; it is a parameter of each model, never baked into the matrix.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import numpy as np
 import scipy.sparse as sp
 
+from streamrec.models.settings import Confidence
 from streamrec.processing.weights import event_weights
 
 __all__ = ["Confidence", "apply_confidence", "event_weights"]
-
-
-class Confidence(StrEnum):
-    """How a model turns summed interaction weights into confidences.
-
-    ``linear`` keeps the weights, ``log`` uses ``log1p(weight)`` (damps heavy users
-    and repeated events), ``binary`` turns every weight into its sign. Interaction
-    matrices hold positive totals only, so ``log`` is always defined.
-    """
-
-    LINEAR = "linear"
-    LOG = "log"
-    BINARY = "binary"
 
 
 def apply_confidence(user_items: sp.csr_matrix, confidence: Confidence) -> sp.csr_matrix:
