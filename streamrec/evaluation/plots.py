@@ -40,28 +40,36 @@ def metric_curves(results: Sequence[HoldoutResult], ks: Sequence[int], path: Pat
 def metric_bars(
     names: Sequence[str], values: Mapping[str, Sequence[float]], title: str, path: Path
 ) -> Path:
-    """Grouped bars: one group per metric in ``values``, one bar per name."""
+    """One panel per metric in ``values``, one bar per name (model or model and mode)."""
     metrics = list(values)
-    figure, axis = plt.subplots(figsize=(max(6.0, 1.3 * len(metrics) * max(1, len(names)) / 2), 4))
-    width = 0.8 / max(1, len(names))
-    positions = np.arange(len(metrics))
-    for j, name in enumerate(names):
-        heights = [values[m][j] for m in metrics]
-        axis.bar(positions + j * width - 0.4 + width / 2, heights, width, label=name)
-    axis.set_xticks(positions)
-    axis.set_xticklabels(metrics, rotation=20)
-    axis.set_title(title)
-    axis.grid(axis="y", alpha=0.3)
-    axis.legend(fontsize=8)
+    columns = min(4, len(metrics))
+    rows = -(-len(metrics) // columns)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(3.2 * columns + 0.2 * len(names), 3.2 * rows), squeeze=False
+    )
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for axis, metric in zip(axes.flat, metrics, strict=False):
+        axis.bar(
+            range(len(names)),
+            values[metric],
+            color=[colors[j % len(colors)] for j in range(len(names))],
+        )
+        axis.set_xticks(range(len(names)))
+        axis.set_xticklabels(names, rotation=60, ha="right", fontsize=8)
+        axis.set_title(metric)
+        axis.grid(axis="y", alpha=0.3)
+    for axis in list(axes.flat)[len(metrics) :]:
+        axis.set_visible(False)
+    figure.suptitle(title)
     return _save(figure, path)
 
 
 def rolling_hit_rate(results: Sequence[PrequentialResult], path: Path) -> Path:
     """Hit rate over a sliding window of consecutive queries, per algorithm and mode."""
-    figure, axis = plt.subplots(figsize=(9, 4))
+    figure, axis = plt.subplots(figsize=(11, 4))
     for result in results:
         hits = (result.ranks > 0).astype(np.float64)
-        window = max(1, min(len(hits), max(20, len(hits) // 20)))
+        window = max(1, min(len(hits), max(20, len(hits) // 10)))
         if not len(hits):
             continue
         rolling = np.convolve(hits, np.ones(window) / window, mode="valid")
@@ -72,7 +80,7 @@ def rolling_hit_rate(results: Sequence[PrequentialResult], path: Path) -> Path:
     axis.set_ylabel(f"hit rate@{results[0].k if results else 10} (rolling)")
     axis.set_title("prequential hit rate over time")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(figure, path)
 
 
