@@ -212,7 +212,12 @@ class KafkaConnection:
         """
         topic = self.target.topic
         probe = Consumer(
-            {**self.config, "group.id": f"{topic}.watermarks", "enable.auto.commit": False}
+            {
+                **self.config,
+                "group.id": f"{topic}.watermarks",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,
+            }
         )
         try:
             with kafka_errors("watermark query"):
