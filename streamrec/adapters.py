@@ -74,3 +74,8 @@ def snapshot_path(data_dir: Path) -> Path:
 def models_directory(data_dir: Path) -> Path:
     """Where the model store lives under the data directory."""
     return data_dir / "models"
+
+
+def catalog_journal_path(data_dir: Path) -> Path:
+    """Where catalog writes are journaled under the data directory."""
+    return data_dir / "catalog" / "items.jsonl"

@@ -79,6 +79,15 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the batch models from history and publish them (a server picks them up)."""
+    from streamrec.training import train_from_history
+
+    version = train_from_history(_settings(args))
+    print(f"published models version {version}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start an engine and stream synthetic shopping sessions into it, live."""
     from streamrec.demo import run_demo
@@ -109,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--chunk-size", type=int, default=5_000)
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(handler=cmd_ingest)
+
+    train = commands.add_parser("train", help="train and publish the batch models")
+    _add_common(train)
+    train.set_defaults(handler=cmd_train)
 
     demo = commands.add_parser("demo", help="watch recommendations change on a synthetic shop")
     _add_common(demo)

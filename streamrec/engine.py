@@ -20,12 +20,20 @@ from typing import Any
 
 import orjson
 
-from streamrec.adapters import adapter_class, log_directory, snapshot_path
+from streamrec.adapters import (
+    adapter_class,
+    catalog_journal_path,
+    log_directory,
+    models_directory,
+    snapshot_path,
+)
 from streamrec.config import Settings
 from streamrec.errors import ConfigError
 from streamrec.events import EventBatch
 from streamrec.log.base import EventLog
+from streamrec.models.store import ModelStore
 from streamrec.processing.runner import StreamProcessor
+from streamrec.recommend.model_sources import ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.types import Recommendation
 from streamrec.state.base import CatalogItem
@@ -73,12 +81,20 @@ class Engine:
         state: MemoryState,
         log: EventLog | None = None,
         journal: CatalogJournal | None = None,
+        models: ModelRegistry | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
         self.log = log
         self.journal = journal
-        self.recommender = Recommender(state, state, settings.recommend)
+        self.models = models
+        self.recommender = Recommender(
+            state,
+            state,
+            settings.recommend,
+            sources=(lambda: model_sources(models, settings.weights)) if models else tuple,
+            model_version=(lambda: models.version) if models else lambda: None,
+        )
         self.processor: StreamProcessor | None = None
         self._since_snapshot = 0
         self._last_snapshot = time.monotonic()
@@ -104,14 +120,16 @@ class Engine:
         data_dir = settings.data_dir
         snapshot = snapshot_path(data_dir)
         state = load_snapshot(settings, snapshot) if snapshot.exists() else MemoryState(settings)
-        journal = CatalogJournal(data_dir / "catalog" / "items.jsonl")
+        journal = CatalogJournal(catalog_journal_path(data_dir))
         state.upsert(journal.read())
         log_class = adapter_class("log", settings.log.url)
         if settings.log.url == "embedded":
             event_log = log_class.open(log_directory(data_dir), settings.log)
         else:
             event_log = log_class.from_url(settings.log.url, settings.log)
-        engine = cls(settings, state, event_log, journal)
+        models = ModelRegistry(ModelStore(models_directory(data_dir)))
+        models.start()
+        engine = cls(settings, state, event_log, journal, models)
         consumer = event_log.consumer(CONSUMER_GROUP)
         consumer.seek(state.positions() or {0: 0})
         engine.processor = StreamProcessor(
@@ -181,7 +199,9 @@ class Engine:
             self.state.expire(self.state.clock_ms)
 
     def close(self) -> None:
-        """Stop processing, snapshot, release the log."""
+        """Stop processing and model watching, snapshot, release the log."""
+        if self.models is not None:
+            self.models.stop()
         if self.processor is not None:
             self.processor.stop()
         if self.log is not None:
