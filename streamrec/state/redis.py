@@ -154,14 +154,14 @@ class RedisState:
         wanted = ids.tolist()
         missing = list({g for g in wanted if g not in self._item_names})
         if missing:
-            found = self.client.hmget(self.keys.item_names, missing)
+            found: list[bytes] = self.client.hmget(self.keys.item_names, missing)  # type: ignore[assignment]
             self._remember([f.decode() for f in found], missing)
         return [self._item_names[g] for g in wanted]
 
     def category_map(self, codes: Sequence[int] = ()) -> IdMap:
         """Category names by code, re-read when ``codes`` holds an unknown one."""
         if any(c >= len(self._categories) for c in codes):
-            stored = self.client.hgetall(self.keys.category_names)
+            stored: dict[bytes, bytes] = self.client.hgetall(self.keys.category_names)  # type: ignore[assignment]
             table: list[str | None] = [None] * (max(map(int, stored), default=-1) + 1)
             for code, name in stored.items():
                 table[int(code)] = name.decode()
@@ -202,8 +202,9 @@ class RedisState:
             if partition is not None:
                 pipe.hget(keys.positions, str(partition))
                 pipe.get(keys.journal(partition))
-            found = pipe.execute()
-            (landmark, clock), position, journal = found[0], *(found[1:] or [None, None])
+            found: list[Any] = pipe.execute()
+            landmark, clock = found[0]
+            position, journal = found[1:] if partition is not None else (None, None)
             if journal is None:
                 break
             self._writer.replay(journal)
@@ -224,7 +225,7 @@ class RedisState:
         latest = int(fresh.timestamp.max())
         if landmark is None:
             self.client.hsetnx(self.keys.meta, "landmark", str(latest))
-            landmark = int(self.client.hget(self.keys.meta, "landmark"))
+            landmark = int(self.client.hget(self.keys.meta, "landmark"))  # type: ignore[arg-type]
         if not self._rebase_warned and self.decays.needs_rebase(landmark, latest):
             self._rebase_warned = True
             log.warning("the decay landmark is far behind the events; run a rebase")

@@ -304,10 +304,16 @@ class PlanWriter:
         self._run(finish, self.client)
 
     def _apply(self, plan: list[Command]) -> None:
-        pipe = self.client.pipeline(transaction=False)
+        """Run ``plan`` in one pipeline per cluster node (cluster pipelines refuse
+        scripts)."""
+        pipes: dict[str, Any] = {}
         for command in plan:
-            self._run(command, pipe)
-        pipe.execute()
+            node = self.client.get_node_from_key(command.keys[0])  # type: ignore[union-attr]
+            if node.name not in pipes:
+                pipes[node.name] = node.redis_connection.pipeline(transaction=False)
+            self._run(command, pipes[node.name])
+        for pipe in pipes.values():
+            pipe.execute()
 
     def _finish_command(self, partition: int | None, end: int, clock_ms: int) -> Command:
         p = "" if partition is None else str(partition)

@@ -69,7 +69,7 @@ class RankingReader:
         return ScoredItems(state.item_names(ids), scores)
 
     def _page(self, key: str, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-        got = self.state.client.zrevrangebyscore(
+        got: list[tuple[bytes, float]] = self.state.client.zrevrangebyscore(  # type: ignore[assignment]
             key, "+inf", "(0", start=start, num=size, withscores=True
         )
         return np.array([int(m) for m, _ in got], np.int64), np.array([s for _, s in got])

@@ -1,0 +1,133 @@
+"""A whole scale-out topology on one machine: N processor and M API processes.
+
+The servers themselves (Kafka, Redis, PostgreSQL) are given by URL; for a local
+try-out start them with :mod:`streamrec.testing` or ``deploy/compose.yaml``.
+
+Examples
+--------
+>>> with cluster_up(2, 1, "kafka://127.0.0.1:9092/events",
+...                 "redis://127.0.0.1:6379/0") as topology:  # doctest: +SKIP
+...     print(topology.api_urls)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from streamrec.errors import BackendUnavailable
+from streamrec.testing.process import free_port
+
+
+@dataclass
+class LocalCluster:
+    """Running processes of a local topology; stop them with :meth:`down`."""
+
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    apis: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    api_urls: list[str] = field(default_factory=list)
+
+    def down(self, timeout_s: float = 15.0) -> None:
+        """Stop every process (SIGTERM, then SIGKILL after ``timeout_s``)."""
+        processes = [*self.apis, *self.workers]
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + timeout_s
+        for process in processes:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def __enter__(self) -> LocalCluster:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.down()
+
+
+def _role(role: str, urls: list[str], log_path: Path | None) -> subprocess.Popen[bytes]:
+    output = subprocess.DEVNULL if log_path is None else log_path.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamrec.scaleout", role, *urls],
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def start_worker(log_url: str, state_url: str, log_path: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start one processor process."""
+    return _role("process", ["--log", log_url, "--state", state_url], log_path)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BackendUnavailable(f"API process for {url} exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise BackendUnavailable(f"API at {url} not ready within {timeout_s} s")
+
+
+def cluster_up(
+    n_processors: int,
+    n_api: int,
+    log_url: str,
+    state_url: str,
+    history_url: str | None = None,
+    *,
+    log_dir: Path | None = None,
+    ready_timeout_s: float = 60.0,
+) -> LocalCluster:
+    """Start ``n_processors`` workers and ``n_api`` API replicas; return when all APIs
+    answer ``/readyz``.
+
+    Parameters
+    ----------
+    log_url, state_url, history_url
+        ``kafka://host:port/topic``, ``redis://…`` and optionally ``postgresql://…``.
+    log_dir
+        Where each process writes its output (``worker-<i>.log``, ``api-<i>.log``);
+        discarded when ``None``.
+
+    Raises
+    ------
+    BackendUnavailable
+        If an API process exits or is not ready in time (everything is stopped).
+    """
+    cluster = LocalCluster()
+    try:
+        for i in range(n_processors):
+            where = None if log_dir is None else log_dir / f"worker-{i}.log"
+            cluster.workers.append(start_worker(log_url, state_url, where))
+        history = ["--history", history_url] if history_url else []
+        for i in range(n_api):
+            port = free_port()
+            where = None if log_dir is None else log_dir / f"api-{i}.log"
+            urls = ["--log", log_url, "--state", state_url, *history, "--port", str(port)]
+            cluster.apis.append(_role("api", urls, where))
+            cluster.api_urls.append(f"http://127.0.0.1:{port}")
+        for url, process in zip(cluster.api_urls, cluster.apis, strict=True):
+            _wait_ready(url, process, ready_timeout_s)
+    except BaseException:
+        cluster.down()
+        raise
+    return cluster

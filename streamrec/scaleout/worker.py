@@ -1,0 +1,213 @@
+"""The scale-out processor: one member of a Kafka consumer group folding into Redis.
+
+Run N of them (``streamrec process --log kafka://… --state redis://…``); the group
+gives each partition one owner. A step polls a micro-batch, applies it to the state
+and commits the consumer position only after the state write succeeded. The state
+stores its own per-partition positions in the same write, so a batch redelivered
+after a crash (applied, not yet committed) changes nothing. When a write fails the
+consumer is rewound to the batch and the step is retried after a pause; malformed
+messages never reach the state (the Kafka adapter dead-letters them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import numpy as np
+
+from streamrec.config import ProcessorSettings, Settings, load_settings
+from streamrec.engine import CONSUMER_GROUP
+from streamrec.errors import ConfigError, StreamrecError
+from streamrec.events import EventBatch
+from streamrec.log.kafka import KafkaEventLog
+from streamrec.log.kafka.consumer import KafkaLogConsumer
+from streamrec.state.base import OnlineState
+
+log = logging.getLogger(__name__)
+
+#: Pause before retrying a batch whose write failed.
+RETRY_PAUSE_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStatus:
+    """What a running worker reports."""
+
+    applied_events: int
+    failed_steps: int
+    assignment: list[int]
+    last_error: str | None
+
+
+class Worker:
+    """Polls a consumer-group member and applies its batches to an online state.
+
+    Parameters
+    ----------
+    log
+        The Kafka event log to consume.
+    state
+        The shared online state (usually :class:`~streamrec.state.redis.RedisState`).
+    settings
+        Batch size and poll timeout.
+    group
+        The consumer group (every worker of one state uses the same group).
+    """
+
+    def __init__(
+        self,
+        log: KafkaEventLog,
+        state: OnlineState,
+        settings: ProcessorSettings,
+        group: str = CONSUMER_GROUP,
+    ) -> None:
+        self.state = state
+        self.settings = settings
+        self.applied_events = 0
+        self.failed_steps = 0
+        self.last_error: str | None = None
+        self.consumer: KafkaLogConsumer = log.consumer(group, on_revoke=self._revoked)
+
+    def _revoked(self, partitions: list[int]) -> None:
+        """Commit what was read of partitions about to move (all of it is applied:
+        a failed batch rewinds the consumer before the next poll)."""
+        read = self.consumer.positions()
+        done = {p: read[p] for p in partitions if p in read}
+        try:
+            self.consumer.commit(done)
+        except StreamrecError as exc:  # partitions already lost: the state's positions decide
+            log.warning("commit on revoke of %s failed: %s", partitions, exc)
+
+    def step(self) -> int:
+        """Poll and apply one micro-batch; return how many events it held.
+
+        Raises
+        ------
+        StreamrecError
+            If the log or the state fails; the consumer is then positioned to read
+            the failed batch again.
+        """
+        batch = self.consumer.poll(self.settings.max_batch, self.settings.poll_interval_ms / 1000)
+        if len(batch):
+            try:
+                self.state.apply(batch)
+            except Exception:
+                self.consumer.seek(_firsts(batch))
+                raise
+        self.consumer.commit(self.consumer.positions())
+        self.applied_events += len(batch)
+        return len(batch)
+
+    def run(self, stop: threading.Event, report_every_s: float = 10.0) -> None:
+        """Step until ``stop`` is set, surviving failures (logged, retried)."""
+        last_report = time.monotonic()
+        reported = self.applied_events
+        while not stop.is_set():
+            try:
+                self.step()
+                self.last_error = None
+            except Exception as exc:  # keep consuming: the failed batch is read again
+                self.failed_steps += 1
+                self.last_error = repr(exc)
+                log.warning("batch failed, retrying: %s", exc)
+                stop.wait(RETRY_PAUSE_S)
+            now = time.monotonic()
+            if now - last_report >= report_every_s:
+                rate = (self.applied_events - reported) / (now - last_report)
+                total = self.applied_events
+                log.info("applied %d events (%.0f/s), lag %d", total, rate, self.lag())
+                last_report, reported = now, self.applied_events
+
+    def lag(self) -> int:
+        """Events in the topic this group has not read yet (-1 if the log is down)."""
+        try:
+            return sum(self.consumer.lag().values())
+        except StreamrecError:
+            return -1
+
+    def status(self) -> WorkerStatus:
+        """Progress and health."""
+        return WorkerStatus(
+            applied_events=self.applied_events,
+            failed_steps=self.failed_steps,
+            assignment=self.consumer.assignment(),
+            last_error=self.last_error,
+        )
+
+    def close(self) -> None:
+        """Leave the group (its revoke hook commits) and release the consumer."""
+        self.consumer.close()
+
+
+def _firsts(batch: EventBatch) -> dict[int, int]:
+    """The first offset of each partition in ``batch``."""
+    logged = batch.offset >= 0
+    return {
+        int(p): int(batch.offset[logged & (batch.partition == p)].min())
+        for p in np.unique(batch.partition[logged]).tolist()
+    }
+
+
+def run_worker(settings: Settings, stop: threading.Event, group: str = CONSUMER_GROUP) -> None:
+    """Consume ``settings.log.url`` into ``settings.state.url`` until ``stop`` is set.
+
+    Raises
+    ------
+    ConfigError
+        Unless the log is ``kafka://…`` and the state ``redis://…``.
+    BackendUnavailable
+        If Kafka or Redis cannot be reached at start.
+    """
+    from streamrec.state.redis import RedisState
+
+    if not settings.log.url.startswith("kafka://"):
+        raise ConfigError(f"streamrec process needs --log kafka://…, not {settings.log.url!r}")
+    if not settings.state.url.startswith(("redis://", "rediss://")):
+        raise ConfigError(f"streamrec process needs --state redis://…, not {settings.state.url!r}")
+    event_log = KafkaEventLog.connect(settings.log.url)
+    state = RedisState.connect(settings)
+    worker = Worker(event_log, state, settings.processor, group)
+    try:
+        worker.run(stop)
+    finally:
+        worker.close()
+        state.close()
+        event_log.close()
+
+
+def add_process_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``process`` to an ``argparse`` sub-parsers object and return its parser."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "process", help="run a scale-out processor (Kafka consumer group -> Redis)"
+    )
+    parser.add_argument("--log", required=True, help="kafka://host:port/topic")
+    parser.add_argument("--state", required=True, help="redis://host:port/db[?cluster=true]")
+    parser.add_argument("--config", help="TOML settings file")
+    parser.add_argument("--group", default=CONSUMER_GROUP, help="consumer group")
+    parser.add_argument("--max-batch", type=int, help="events per micro-batch")
+    parser.set_defaults(handler=process_command)
+    return parser
+
+
+def process_command(args: argparse.Namespace) -> int:
+    """Run a worker until SIGINT/SIGTERM; leave the group cleanly."""
+    overrides: dict[str, Any] = {"log": {"url": args.log}, "state": {"url": args.state}}
+    if args.max_batch is not None:
+        overrides["processor"] = {"max_batch": args.max_batch}
+    settings = load_settings(args.config, **overrides)
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    run_worker(settings, stop, args.group)
+    return 0
