@@ -124,17 +124,19 @@ class KafkaLogConsumer:
         ------
         BackendUnavailable
             If the brokers fail, or a dead letter cannot be delivered; the consumer
-            is then rewound to the first message of this poll.
+            is then rewound so that the next poll reads this poll's messages again.
         """
         with kafka_errors("poll"):
             messages = self._consumer.consume(num_messages=max_events, timeout=timeout_s)
         records: list[dict[str, Any]] = []
         kept: list[Message] = []
         dead: list[tuple[Message, str]] = []
+        errors = [m.error() for m in messages if m.error() is not None]
+        messages = [m for m in messages if m.error() is None]
+        if errors:
+            self._rewind(messages)
+            raise translate(KafkaException(errors[0]), "poll")
         for message in messages:
-            error = message.error()
-            if error is not None:
-                raise translate(KafkaException(error), "poll")
             decoded = decode(message)
             if isinstance(decoded, str):
                 dead.append((message, decoded))
@@ -175,12 +177,16 @@ class KafkaLogConsumer:
         try:
             flush(self._dead_letters, deliveries, self._connection.timeout_s + 5, "dead letter")
         except BackendUnavailable:
-            first: Positions = {}
-            for message in polled:
-                partition, offset = position(message)
-                first.setdefault(partition, offset)
-            self.seek(first)
+            self._rewind(polled)
             raise
+
+    def _rewind(self, polled: list[Message]) -> None:
+        """Read ``polled`` again on the next poll (they were not handed out)."""
+        first: Positions = {}
+        for message in polled:
+            partition, offset = position(message)
+            first.setdefault(partition, offset)
+        self.seek(first)
 
     def seek(self, positions: Mapping[int, int]) -> None:
         """Read each listed partition from the given offset next.
