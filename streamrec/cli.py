@@ -88,6 +88,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the schema of a PostgreSQL history."""
+    from streamrec.history.postgres import PostgresHistory
+
+    history = PostgresHistory.connect(_settings(args).history.url)
+    try:
+        history.migrate()
+        print(f"history schema at version {history.schema_version()}")
+    finally:
+        history.close()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start an engine and stream synthetic shopping sessions into it, live."""
     from streamrec.demo import run_demo
@@ -122,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train and publish the batch models")
     _add_common(train)
     train.set_defaults(handler=cmd_train)
+
+    migrate = commands.add_parser("migrate", help="create/upgrade a PostgreSQL history schema")
+    _add_common(migrate)
+    migrate.set_defaults(handler=cmd_migrate)
 
     demo = commands.add_parser("demo", help="watch recommendations change on a synthetic shop")
     _add_common(demo)

@@ -126,7 +126,7 @@ class Engine:
         if settings.log.url == "embedded":
             event_log = log_class.open(log_directory(data_dir), settings.log)
         else:
-            event_log = log_class.from_url(settings.log.url, settings.log)
+            event_log = log_class.connect(settings.log.url)
         models = ModelRegistry(ModelStore(models_directory(data_dir)))
         models.start()
         engine = cls(settings, state, event_log, journal, models)
