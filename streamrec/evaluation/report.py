@@ -22,7 +22,7 @@ from streamrec.datasets.base import Dataset
 from streamrec.errors import InvalidInput
 from streamrec.evaluation import plots
 from streamrec.evaluation.algorithms import Algorithm, AlgorithmContext, build_algorithm
-from streamrec.evaluation.holdout import HoldoutResult, evaluate_holdout
+from streamrec.evaluation.holdout import SIMILARITY_MAX_USERS, HoldoutResult, evaluate_holdout
 from streamrec.evaluation.prequential import (
     MODES,
     PrequentialResult,
@@ -180,6 +180,8 @@ def run_evaluation(
     else:
         split = seed004_split(events) if protocol == "seed-004" else leave_last_out_split(events)
         details.update(split.details)
+        if len(split.users) > SIMILARITY_MAX_USERS:
+            details["similarity"] = f"all pairs of a seeded sample of {SIMILARITY_MAX_USERS} users"
         report.holdout = run_holdout(dataset, split, algorithms, settings, show)
     write_report(report, Path(out_dir), command)
     return report
