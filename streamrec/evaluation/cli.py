@@ -32,7 +32,11 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="evaluate algorithms offline (seed-004 holdout, leave-last-out, prequential)",
         description="Evaluate recommendation algorithms on a dataset and write a report.",
     )
-    parser.add_argument("--dataset", required=True, help="MovieLens folder or Amazon file")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        help="dataset file or folder (MovieLens, Amazon reviews, event CSV)",
+    )
     parser.add_argument("--protocol", choices=PROTOCOLS, default="seed-004")
     parser.add_argument(
         "--algorithms",

@@ -18,6 +18,7 @@ from typing import Any
 from tqdm import tqdm
 
 from streamrec.config import Settings
+from streamrec.datasets import load_dataset
 from streamrec.datasets.base import Dataset
 from streamrec.errors import InvalidInput
 from streamrec.evaluation import plots
@@ -55,24 +56,6 @@ class Report:
     holdout: list[HoldoutResult] = field(default_factory=list)
     prequential: list[PrequentialResult] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
-
-
-def load_dataset(path: str | Path) -> Dataset:
-    """Load a MovieLens release or an Amazon reviews file (detected from the path).
-
-    Raises
-    ------
-    InvalidInput
-        If the path is neither.
-    """
-    from streamrec.datasets.amazon import is_amazon_reviews, load_amazon_reviews
-    from streamrec.datasets.movielens import is_movielens, load_movielens
-
-    if is_movielens(path):
-        return load_movielens(path)
-    if is_amazon_reviews(path):
-        return load_amazon_reviews(path)
-    raise InvalidInput(f"{path} is not a dataset the evaluation can read (MovieLens, Amazon)")
 
 
 def _bar(total: int, description: str, enabled: bool) -> tqdm:
@@ -134,7 +117,8 @@ def run_evaluation(
     Parameters
     ----------
     dataset_path
-        A MovieLens folder or Amazon reviews file.
+        A dataset file or folder (MovieLens, Amazon reviews, event CSV; see
+        :func:`streamrec.datasets.load_dataset`).
     protocol
         ``"seed-004"``, ``"leave-last-out"`` or ``"prequential"`` (DESIGN.md section 5).
     algorithms
