@@ -250,3 +250,17 @@ def novelty(recommended: np.ndarray, item_users: np.ndarray, n_users: int) -> fl
     length = valid.sum(axis=1)
     per_user = np.divide(values.sum(axis=1), length, out=np.zeros(len(length)), where=length > 0)
     return float(per_user[length > 0].mean()) if (length > 0).any() else float("nan")
+
+
+def mean_interval(values: np.ndarray, z: float = 1.96) -> tuple[float, float]:
+    """Mean and half-width of its normal-approximation interval (95% for ``z = 1.96``).
+
+    The half-width is ``z * s / sqrt(n)`` with ``s`` the sample standard deviation;
+    0 when there are fewer than two values.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    if len(values) < 2:
+        return float(values[0]), 0.0
+    return float(values.mean()), float(z * values.std(ddof=1) / np.sqrt(len(values)))

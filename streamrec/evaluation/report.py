@@ -21,7 +21,7 @@ from streamrec.config import Settings
 from streamrec.datasets import load_dataset
 from streamrec.datasets.base import Dataset
 from streamrec.errors import InvalidInput
-from streamrec.evaluation import plots
+from streamrec.evaluation import metrics, plots
 from streamrec.evaluation.algorithms import Algorithm, AlgorithmContext, build_algorithm
 from streamrec.evaluation.holdout import SIMILARITY_MAX_USERS, HoldoutResult, evaluate_holdout
 from streamrec.evaluation.prequential import (
@@ -194,6 +194,18 @@ def holdout_table(results: Sequence[HoldoutResult], k: int | None = None) -> str
     return "\n".join(lines)
 
 
+def interval_table(results: Sequence[HoldoutResult], k: int = MAIN_K) -> str:
+    """Markdown table of 95% intervals (normal approximation over users) at ``k``."""
+    names = [f"{m}@{k}" for m in ("precision", "recall", "ndcg", "hit_rate")]
+    lines = ["| algorithm | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for r in results:
+        cells = [metrics.mean_interval(r.per_user[n]) for n in names]
+        lines.append(
+            f"| {r.algorithm} | " + " | ".join(f"{m:.4f} ± {h:.4f}" for m, h in cells) + " |"
+        )
+    return "\n".join(lines)
+
+
 def prequential_table(results: Sequence[PrequentialResult]) -> str:
     """Markdown table: HitRate and MRR per algorithm and mode, with the lift."""
     k = results[0].k if results else MAIN_K
@@ -228,6 +240,7 @@ def write_report(report: Report, out_dir: Path, command: str | None = None) -> N
     if report.holdout:
         names = [r.algorithm for r in report.holdout]
         lines += ["## Results", "", holdout_table(report.holdout, MAIN_K), ""]
+        lines += ["## 95% intervals over users", "", interval_table(report.holdout), ""]
         lines += ["## Every cut-off", "", holdout_table(report.holdout), ""]
         images.append(plots.metric_curves(report.holdout, KS, out_dir / "metrics_at_k.png"))
         main = [f"{m}@{MAIN_K}" for m in plots.ACCURACY]

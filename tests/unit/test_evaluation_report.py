@@ -54,6 +54,7 @@ def test_seed004_report_is_written(movielens: Path, tmp_path: Path) -> None:
     assert {p.suffix for p in report.files} == {".md", ".json", ".png"}
     markdown = (tmp_path / "report.md").read_text()
     assert "| cooccurrence |" in markdown and "metrics_at_k.png" in markdown
+    assert "## 95% intervals over users" in markdown
     stored = json.loads((tmp_path / "results.json").read_text())
     assert (
         stored["holdout"][0]["metrics"]["precision@10"] == report.holdout[0].metrics["precision@10"]

@@ -138,3 +138,10 @@ def test_similarity_is_exact_across_blocks_and_sampling_is_deterministic() -> No
     sampled = metrics.inter_user_similarity(wide, max_users=500, seed=7)
     assert sampled == metrics.inter_user_similarity(wide, max_users=500, seed=7)
     assert sampled == pytest.approx(expected, abs=0.02)
+
+
+def test_mean_interval_hand_values() -> None:
+    mean, half = metrics.mean_interval(np.array([0.0, 1.0, 0.0, 1.0]))
+    # s = sqrt(1/3); half-width = 1.96 * s / 2.
+    assert (mean, half) == (0.5, pytest.approx(1.96 * math.sqrt(1 / 3) / 2))
+    assert metrics.mean_interval(np.array([0.25])) == (0.25, 0.0)
