@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +50,12 @@ class WarmState:
     user_ids: list[str]
     item_ids: list[str]
     events: int
-    end_ms: int
-    follow_up: list[EventBatch]
+    follow_up: EventBatch
+
+    def follow_up_batches(self, size: int) -> list[EventBatch]:
+        """The follow-up events in batches of ``size``."""
+        total = len(self.follow_up)
+        return [self.follow_up.take(slice(i, i + size)) for i in range(0, total, size)]
 
 
 def warm_data_dir(
@@ -71,24 +74,21 @@ def warm_data_dir(
     """
     source = shop(2 * n_users, n_items, uniform_users=True)
     engine = Engine.open(Settings(data_dir=data_dir))
-    ingested, end_ms = 0, 0
-    follow_up: list[EventBatch] = []
+    ingested = 0
+    rest: list[EventBatch] = []
     try:
         engine.upsert_items(source.catalog())
-        stream: Iterator[EventBatch] = source.events(max_events + follow_up_events, batch_size)
-        for batch in stream:
-            if ingested >= max_events or len(engine.state.users) >= n_users:
-                follow_up.append(batch)
-                if sum(len(b) for b in follow_up) >= follow_up_events:
-                    break
+        for batch in source.events(max_events + follow_up_events, batch_size):
+            if ingested < max_events and len(engine.state.users) < n_users:
+                engine.ingest(batch, wait=True)
+                ingested += len(batch)
                 continue
-            engine.ingest(batch)
-            ingested += len(batch)
-            end_ms = int(batch.timestamp[-1])
-        if engine.log is not None and engine.processor is not None:
-            engine.processor.wait_for(engine.log.end_positions(), timeout_s=600)
+            rest.append(batch)
+            if sum(len(b) for b in rest) >= follow_up_events:
+                break
         users = [u for u in engine.state.users.to_list() if u is not None]
         items = [i for i in engine.state.items.to_list() if i is not None]
     finally:
         engine.close()
-    return WarmState(data_dir, users, items, ingested, end_ms, follow_up)
+    follow_up = EventBatch.concat(rest).take(slice(0, follow_up_events))
+    return WarmState(data_dir, users, items, ingested, follow_up)
