@@ -138,9 +138,10 @@ def inter_user_similarity(
 ) -> float:
     """Mean Jaccard similarity of the recommended lists over all pairs of users.
 
-    Computed exactly from the sparse product ``X @ X.T`` of the users x items
-    incidence matrix ``X``, a block of users at a time: pairs sharing no item
-    contribute 0 and never materialize. Two empty lists count as similarity 0.
+    Computed exactly from the sparse product ``X @ X.T`` of the lists x items
+    incidence matrix ``X``, a block of lists at a time: pairs sharing no item
+    contribute 0 and never materialize, and identical lists are computed once and
+    weighted by how many users got them. Two empty lists count as similarity 0.
 
     Parameters
     ----------
@@ -159,18 +160,23 @@ def inter_user_similarity(
     n_users = recommended.shape[0]
     if n_users < 2:
         return 0.0
+    # Identical lists (as sets) are merged and weighted by their multiplicity.
+    lists, copies = np.unique(np.sort(recommended, axis=1), axis=0, return_counts=True)
+    copies = copies.astype(np.float64)
     n_items = int(recommended.max(initial=-1)) + 1
-    x = incidence(recommended, max(n_items, 1))
+    x = incidence(lists, max(n_items, 1))
     sizes = np.diff(x.indptr).astype(np.float64)
+    nonempty = sizes > 0
+    total = float(np.sum(copies[nonempty] * (copies[nonempty] - 1) / 2))
     xt = x.T.tocsr()
-    block = max(1, 4_000_000 // n_users)
-    total = 0.0
-    for start in range(0, n_users, block):
+    block = max(1, 4_000_000 // len(lists))
+    for start in range(0, len(lists), block):
         shared = (x[start : start + block] @ xt).tocoo()
         rows = shared.row + start
         upper = shared.col > rows
         rows, cols, common = rows[upper], shared.col[upper], shared.data[upper]
-        total += float(np.sum(common / (sizes[rows] + sizes[cols] - common)))
+        weight = copies[rows] * copies[cols]
+        total += float(np.sum(weight * common / (sizes[rows] + sizes[cols] - common)))
     return total / (n_users * (n_users - 1) / 2)
 
 
