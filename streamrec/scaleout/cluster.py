@@ -60,15 +60,16 @@ class LocalCluster:
 
 
 def _role(role: str, urls: list[str], log_path: Path | None) -> subprocess.Popen[bytes]:
-    output = subprocess.DEVNULL if log_path is None else log_path.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "streamrec.scaleout", role, *urls],
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
+    argv = [sys.executable, "-m", "streamrec.scaleout", role, *urls]
+    if log_path is None:
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    with log_path.open("ab") as output:  # the child keeps its own descriptor
+        return subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT)
 
 
-def start_worker(log_url: str, state_url: str, log_path: Path | None = None) -> subprocess.Popen[bytes]:
+def start_worker(
+    log_url: str, state_url: str, log_path: Path | None = None
+) -> subprocess.Popen[bytes]:
     """Start one processor process."""
     return _role("process", ["--log", log_url, "--state", state_url], log_path)
 

@@ -1,0 +1,160 @@
+"""The scale-out topology (Kafka + worker processes + Redis) against the embedded one.
+
+Workers run as real OS processes in one consumer group; one is killed with SIGKILL
+mid-stream in the crash test. The reference is the memory state fed the same events
+in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from streamrec.events import EventBatch
+from streamrec.log.kafka import KafkaEventLog
+from streamrec.scaleout.cluster import LocalCluster, cluster_up, start_worker
+from streamrec.state.base import Ranking
+from streamrec.state.memory import MemoryState
+from streamrec.state.redis import RedisState
+from tests.integration.test_redis_state import (
+    SETTINGS,
+    all_items,
+    all_users,
+    assert_same_profile,
+    assert_same_ranking,
+    assert_same_stats,
+    new_prefix,
+    shop,
+)
+
+pytestmark = pytest.mark.integration
+
+PARTITIONS = 4
+
+
+@pytest.fixture
+def log_url(kafka_url: str, topic: str) -> Iterator[str]:
+    url = f"{kafka_url}/{topic}?partitions={PARTITIONS}"
+    KafkaEventLog.connect(url).close()
+    yield url
+
+
+@pytest.fixture
+def state(redis_url: str) -> Iterator[RedisState]:
+    opened = RedisState.connect(SETTINGS, f"{redis_url}?prefix={new_prefix()}")
+    yield opened
+    opened.close()
+
+
+def state_url(state: RedisState) -> str:
+    return f"{state.target.url}?prefix={state.target.prefix}"
+
+
+def produce(log_url: str, n_events: int, chunk: int = 10_000) -> list[EventBatch]:
+    """Append ``n_events`` synthetic events; return them as sent (in order)."""
+    log = KafkaEventLog.connect(log_url)
+    sent = []
+    for batch in shop().events(n_events, chunk_size=chunk):
+        log.append(batch)
+        sent.append(batch)
+    log.close()
+    return sent
+
+
+def wait_applied(state: RedisState, total: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while sum(state.positions().values()) < total:
+        assert time.monotonic() < deadline, f"{state.positions()} after {timeout_s} s"
+        time.sleep(0.2)
+    assert sum(state.positions().values()) == total
+
+
+def embedded(batches: list[EventBatch]) -> MemoryState:
+    memory = MemoryState(SETTINGS)
+    for batch in batches:
+        memory.apply(batch)
+    return memory
+
+
+def assert_equivalent(state: RedisState, memory: MemoryState, batches: list[EventBatch]) -> None:
+    """Profiles, item statistics and top-10 lists agree (up to summation order)."""
+    users, items = all_users(batches), all_items(batches)
+    for user in users:
+        assert_same_profile(state.profile(user), memory.profile(user))
+    assert_same_stats(state.item_stats(items), memory.item_stats(items))
+    for got, want in zip(state.neighbors(items, 10), memory.neighbors(items, 10), strict=True):
+        assert_same_ranking(got, want)
+    for ranking in Ranking:
+        assert_same_ranking(state.top_items(ranking, 10), memory.top_items(ranking, 10))
+
+
+def stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    LocalCluster(workers=workers).down()
+
+
+def test_two_workers_build_the_embedded_state(
+    log_url: str, state: RedisState, tmp_path: Path
+) -> None:
+    sent = produce(log_url, 20_000)
+    workers = [start_worker(log_url, state_url(state), tmp_path / f"w{i}.log") for i in range(2)]
+    try:
+        wait_applied(state, 20_000, timeout_s=120)
+    finally:
+        stop(workers)
+    assert_equivalent(state, embedded(sent), sent)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_loses_and_duplicates_nothing(
+    log_url: str, state: RedisState, tmp_path: Path
+) -> None:
+    total = 100_000
+    sent = produce(log_url, total)
+    url = state_url(state)
+    workers = [start_worker(log_url, url, tmp_path / f"w{i}.log") for i in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while sum(state.positions().values()) < total // 4:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(workers[0].pid, signal.SIGKILL)
+        workers[0].wait()
+        assert sum(state.positions().values()) < total, "the stream ended before the kill"
+        # the survivor takes the victim's partitions after the session timeout
+        wait_applied(state, total, timeout_s=300)
+    finally:
+        stop(workers)
+    memory = embedded(sent)
+    assert_equivalent(state, memory, sent)
+    counted = sum(sum(s.counts.values()) for s in state.item_stats(all_items(sent)) if s)
+    assert counted == total
+
+
+def test_cluster_up_serves_events_and_recommendations(
+    log_url: str, state: RedisState, tmp_path: Path
+) -> None:
+    with cluster_up(1, 2, log_url, state_url(state), log_dir=tmp_path) as topology:
+        first, second = topology.api_urls
+        events = [
+            {"user_id": f"u{u}", "item_id": f"i{i}", "type": "view", "timestamp": 1_700_000_000_000}
+            for u in range(5)
+            for i in range(u, u + 4)
+        ]
+        posted = httpx.post(f"{first}/v1/events?wait=true", json={"events": events}, timeout=30)
+        assert posted.status_code == 202, posted.text
+        # the other replica reads the same state
+        answer = httpx.get(f"{second}/v1/users/u1/recommendations?k=3", timeout=10).json()
+        assert answer["fallback"] is False
+        assert len(answer["items"]) == 3
+        popular = httpx.get(f"{second}/v1/items/popular?k=2", timeout=10).json()
+        assert {i["item_id"] for i in popular["items"]} == {"i3", "i4"}  # 4 views each
+        similar = httpx.get(f"{first}/v1/items/i1/similar?k=10", timeout=10).json()
+        assert {i["item_id"] for i in similar["items"]} == {"i0", "i2", "i3", "i4"}
+    assert all(p.returncode is not None for p in [*topology.apis, *topology.workers])
