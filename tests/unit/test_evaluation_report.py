@@ -15,6 +15,7 @@ from streamrec.evaluation.cli import add_evaluate_parser
 from streamrec.evaluation.report import AlgorithmSpec, run_evaluation
 from streamrec.evaluation.splits import seed004_split
 from streamrec.evaluation.tuning import candidates, nest, tune, validation_split
+from tests.unit.test_evaluation_splits import batch
 
 GENRES = ["Comedy", "Drama", "Horror", "Sci-Fi"]
 
@@ -135,7 +136,7 @@ def test_candidates_are_seeded_and_nest_dotted_keys() -> None:
     }
 
 
-@pytest.mark.parametrize("name", ["itemknn", "ease", "als", "streamrec"])
+@pytest.mark.parametrize("name", ["cooccurrence", "itemknn", "ease", "als", "streamrec"])
 def test_adapters_respect_exclusions_and_learn(movielens: Path, name: str) -> None:
     dataset = load_movielens(movielens)
     split = seed004_split(dataset.events)
@@ -147,6 +148,11 @@ def test_adapters_respect_exclusions_and_learn(movielens: Path, name: str) -> No
     for items, banned in zip(lists, split.exclude[:5], strict=True):
         assert 0 < len(items) <= 10 and len(set(items)) == len(items)
         assert not set(items) & banned
-    newer = split.train.take(np.arange(3))
-    algorithm.learn(newer)
-    assert len(algorithm.recommend(users[:1], 3, [set()])[0]) == 3
+    # A newcomer rates five genre-1 movies (ids 2, 6, 10, ...): learning them is
+    # enough for genre-1 movies to dominate their list, with no refit.
+    liked = [str(m) for m in range(2, 21, 4)]
+    start = int(split.train.timestamp.max()) + 1
+    algorithm.learn(batch([("newcomer", m, "rating", 5.0, start + i) for i, m in enumerate(liked)]))
+    items = algorithm.recommend(["newcomer"], 10, [set(liked)])[0]
+    assert len(items) == 10
+    assert sum(int(m) % 4 == 2 for m in items) >= 7
