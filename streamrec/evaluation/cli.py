@@ -41,14 +41,14 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--algorithms",
         default="popularity,cooccurrence",
-        help=f"comma-separated, from: {', '.join(ALGORITHMS)}",
+        help=f"comma-separated NAME or NAME:LABEL, NAME from: {', '.join(ALGORITHMS)}",
     )
     parser.add_argument("--out", required=True, help="folder for report.md, results.json, PNGs")
     parser.add_argument(
         "--params",
         default="{}",
-        help='JSON parameters per algorithm, e.g. \'{"ease": {"l2": 300}, '
-        '"streamrec": {"recommend": {"weight_popularity": 0.2}}}\'',
+        help='JSON parameters per algorithm entry, e.g. \'{"ease": {"l2": 300}, '
+        '"streamrec:pop": {"recommend": {"weight_popularity": 0.2}}}\'',
     )
     parser.add_argument("--config", default=None, help="settings TOML file")
     parser.add_argument("--sample-size", type=int, default=2000, help="prequential queries")
@@ -59,17 +59,25 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _specs(names: str, params: str) -> list[AlgorithmSpec]:
+    """Entries ``NAME`` or ``NAME:LABEL`` (several configurations of one algorithm)."""
     try:
-        per_algorithm = json.loads(params)
+        per_entry = json.loads(params)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"--params is not valid JSON: {exc}") from None
-    if not isinstance(per_algorithm, dict):
-        raise InvalidInput("--params must be a JSON object keyed by algorithm name")
-    chosen = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = sorted(set(chosen) - set(ALGORITHMS)) + sorted(set(per_algorithm) - set(chosen))
+    if not isinstance(per_entry, dict):
+        raise InvalidInput("--params must be a JSON object keyed by algorithm entry")
+    entries = [n.strip() for n in names.split(",") if n.strip()]
+    registry = {entry: entry.partition(":")[0] for entry in entries}
+    unknown = sorted(e for e, name in registry.items() if name not in ALGORITHMS)
+    unknown += sorted(set(per_entry) - set(entries))
     if unknown:
         raise InvalidInput(f"unknown or unselected algorithms: {', '.join(unknown)}")
-    return [AlgorithmSpec(n, dict(per_algorithm.get(n, {}))) for n in chosen]
+    if len(set(entries)) < len(entries):
+        raise InvalidInput("each algorithm entry may appear once; label copies NAME:LABEL")
+    return [
+        AlgorithmSpec(registry[e], dict(per_entry.get(e, {})), e if ":" in e else None)
+        for e in entries
+    ]
 
 
 def _command_line(args: argparse.Namespace) -> str:

@@ -111,6 +111,33 @@ def test_cli_refuses_unknown_algorithms(
     assert "oracle" in capsys.readouterr().err
 
 
+def test_cli_evaluates_labelled_configurations(movielens: Path, tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser(prog="streamrec")
+    add_evaluate_parser(parser.add_subparsers())
+    params = '{"streamrec:popular": {"recommend": {"weight_collaborative": 0.0}}}'
+    entries = "streamrec,streamrec:popular"
+    out = tmp_path / "out"
+    args = parser.parse_args(
+        [
+            "evaluate",
+            "--dataset",
+            str(movielens),
+            "--algorithms",
+            entries,
+            "--params",
+            params,
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert args.handler(args) == 0
+    stored = json.loads((out / "results.json").read_text())
+    results = {r["algorithm"]: r["metrics"]["ndcg@10"] for r in stored["holdout"]}
+    assert list(results) == ["streamrec", "streamrec:popular"]
+    assert results["streamrec"] != results["streamrec:popular"]
+
+
 def test_tuning_never_sees_the_test_split(movielens: Path) -> None:
     split = seed004_split(load_movielens(movielens).events)
     validation = validation_split(split)
