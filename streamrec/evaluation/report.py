@@ -58,11 +58,11 @@ class Report:
     files: list[Path] = field(default_factory=list)
 
 
-def _bar(total: int, description: str, enabled: bool) -> tqdm:
-    return tqdm(total=total, desc=description, disable=not enabled, leave=False, unit="user")
+def _bar(total: int, description: str, enabled: bool, unit: str) -> tqdm:
+    return tqdm(total=total, desc=description, disable=not enabled, leave=False, unit=unit)
 
 
-def _specs(algorithms: Sequence[str | AlgorithmSpec]) -> list[AlgorithmSpec]:
+def _as_specs(algorithms: Sequence[str | AlgorithmSpec]) -> list[AlgorithmSpec]:
     return [a if isinstance(a, AlgorithmSpec) else AlgorithmSpec(a) for a in algorithms]
 
 
@@ -84,9 +84,9 @@ def run_holdout(
     context = AlgorithmContext(split.threshold, dataset.catalog, settings)
     categories = {c.item_id: c.categories for c in dataset.catalog if c.categories}
     results = []
-    for spec in _specs(algorithms):
+    for spec in _as_specs(algorithms):
         algorithm = _build(spec, context)
-        with _bar(len(split.users), algorithm.name, progress) as bar:
+        with _bar(len(split.users), algorithm.name, progress, "user") as bar:
             results.append(
                 evaluate_holdout(
                     split,
@@ -154,10 +154,10 @@ def run_evaluation(
             retrain_every=plan.retrain_every,
         )
         context = AlgorithmContext(plan.threshold, dataset.catalog, settings)
-        for spec in _specs(algorithms):
+        for spec in _as_specs(algorithms):
             algorithm = _build(spec, context)
             for mode in MODES:
-                with _bar(len(plan.queries), f"{algorithm.name} {mode}", show) as bar:
+                with _bar(len(plan.queries), f"{algorithm.name} {mode}", show, "query") as bar:
                     report.prequential.append(
                         run_prequential(plan, algorithm, mode, k=MAIN_K, on_progress=bar.update)
                     )
