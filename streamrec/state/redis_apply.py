@@ -146,12 +146,8 @@ def fold_loaded(
     return view, universe
 
 
-def _interleave(first: np.ndarray, second: np.ndarray) -> list[str]:
-    """``[first[0], second[0], first[1], …]`` as strings (floats in shortest form)."""
-    out = np.empty(2 * len(first), dtype=object)
-    out[0::2] = first.astype(str)
-    out[1::2] = second.astype(str)
-    return out.tolist()  # type: ignore[no-any-return]
+#: Neighbour deltas as the item script reads them.
+PAIR = np.dtype([("item", "<i4"), ("weight", "<f8")])
 
 
 class PlanBuilder:
@@ -171,7 +167,11 @@ class PlanBuilder:
         pairs = view.cooccurrence.to_arrays()
         sources = np.unique(np.concatenate([local_items, pairs["src"]]))
         order = np.argsort(pairs["src"], kind="stable")
-        src, dst, weight = pairs["src"][order], pairs["dst"][order], pairs["weight"][order]
+        src = pairs["src"][order]
+        packed = np.empty(len(src), PAIR)
+        packed["item"] = universe[pairs["dst"][order]]
+        packed["weight"] = pairs["weight"][order]
+        blob = packed.tobytes()
         starts = np.searchsorted(src, sources, side="left")
         stops = np.searchsorted(src, sources, side="right")
         batch_items = set(local_items.tolist())
@@ -181,7 +181,7 @@ class PlanBuilder:
             floats, ints = (
                 self._item_fields(view.item_table, row) if row in batch_items else ([], [])
             )
-            neighbors = _interleave(universe[dst[start:stop]], weight[start:stop])
+            neighbors = blob[start * PAIR.itemsize : stop * PAIR.itemsize]
             gid = int(universe[row])
             plan.append(
                 Command(
@@ -194,7 +194,7 @@ class PlanBuilder:
                         str(len(ints) // 2),
                         *floats,
                         *ints,
-                        *neighbors,
+                        neighbors,
                     ),
                 )
             )

@@ -158,8 +158,9 @@ end
 
 #: One item's deltas. KEYS = counters hash, neighbour row. ARGV = guard field, guard
 #: offset, neighbour cap, #float fields, #int fields, then (field, delta) pairs, then
-#: (neighbour, weight) pairs. Float fields are added in double precision and stored
-#: with 17 digits (HINCRBYFLOAT would round through a fixed-point string).
+#: optionally the neighbour deltas packed as little-endian (int32 id, float64 weight)
+#: records. Float fields are added in double precision and stored with 17 digits
+#: (HINCRBYFLOAT would round through a fixed-point string).
 ITEM_APPLY = (
     _GUARD
     + """
@@ -174,10 +175,13 @@ for _ = 1, ni do
   redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
-if i <= #ARGV then
-  while i <= #ARGV do
-    redis.call('ZINCRBY', KEYS[2], ARGV[i + 1], ARGV[i])
-    i = i + 2
+local pairs = ARGV[i]
+if pairs and #pairs > 0 then
+  local at = 1
+  while at < #pairs do
+    local member, weight
+    member, weight, at = struct.unpack('<i4d', pairs, at)
+    redis.call('ZINCRBY', KEYS[2], weight, member)
   end
   if redis.call('ZCARD', KEYS[2]) > 2 * cap then
     redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(cap + 1))
