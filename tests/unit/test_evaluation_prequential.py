@@ -10,6 +10,7 @@ import pytest
 from streamrec.config import EventWeights
 from streamrec.evaluation.baselines import CooccurrenceAlgorithm, PopularityAlgorithm
 from streamrec.evaluation.prequential import plan_prequential, run_prequential
+from streamrec.events import EventBatch
 from tests.unit.test_evaluation_splits import Row, batch
 
 # Warm-up = the first 4 of 9 events (users u1, u2; popularity A 2, B 1, C 1).
@@ -33,17 +34,17 @@ STREAM: list[Row] = [
 ]
 
 
-def shuffled_stream() -> object:
+def shuffled_stream() -> EventBatch:
     order = [4, 0, 8, 2, 6, 1, 3, 7, 5]
     return batch([STREAM[i] for i in order])
 
 
 def test_plan_orders_by_time_and_samples_evenly() -> None:
-    plan = plan_prequential(shuffled_stream(), retrain_every=3)  # type: ignore[arg-type]
+    plan = plan_prequential(shuffled_stream(), retrain_every=3)
     assert plan.n_warm == 4
     assert plan.events.item_id == [r[1] for r in STREAM]
     assert plan.queries.tolist() == [6, 7]
-    one = plan_prequential(shuffled_stream(), sample_size=1)  # type: ignore[arg-type]
+    one = plan_prequential(shuffled_stream(), sample_size=1)
     assert one.queries.tolist() == [6]
     assert one.candidates == 2
 
@@ -57,7 +58,7 @@ def test_plan_orders_by_time_and_samples_evenly() -> None:
     ],
 )
 def test_popularity_hits_by_hand(mode: str, ranks: list[int], hit_rate: float, mrr: float) -> None:
-    plan = plan_prequential(shuffled_stream(), retrain_every=3)  # type: ignore[arg-type]
+    plan = plan_prequential(shuffled_stream(), retrain_every=3)
     result = run_prequential(plan, PopularityAlgorithm(threshold=4.0), mode, k=2)
     assert result.ranks.tolist() == ranks
     assert result.hit_rate == hit_rate
@@ -66,7 +67,7 @@ def test_popularity_hits_by_hand(mode: str, ranks: list[int], hit_rate: float, m
 
 
 def test_unknown_mode_is_refused() -> None:
-    plan = plan_prequential(shuffled_stream())  # type: ignore[arg-type]
+    plan = plan_prequential(shuffled_stream())
     with pytest.raises(ValueError, match="unknown mode"):
         run_prequential(plan, PopularityAlgorithm(threshold=4.0), "sometimes")
 
@@ -97,9 +98,9 @@ def test_cooccurrence_scores_by_hand() -> None:
 def test_cooccurrence_matches_pair_counting() -> None:
     rng = np.random.default_rng(5)
     rows: list[Row] = []
-    for user in range(30):
-        for item in rng.choice(15, size=rng.integers(1, 8), replace=False).tolist():
-            rows.append((f"u{user}", f"i{item}", "view", np.nan, len(rows)))
+    for u in range(30):
+        for i in rng.choice(15, size=rng.integers(1, 8), replace=False).tolist():
+            rows.append((f"u{u}", f"i{i}", "view", np.nan, len(rows)))
     algorithm = CooccurrenceAlgorithm(EventWeights())
     algorithm.fit(batch(rows))
     baskets: dict[str, set[str]] = {}
@@ -114,9 +115,10 @@ def test_cooccurrence_matches_pair_counting() -> None:
             pair[i, j] = pair.get((i, j), 0) + 1
     users = sorted(baskets)
     scores = algorithm.scores(users)
-    for row, user in enumerate(users):
-        for item in count:
-            expected = sum(pair.get((item, j), 0) / count[j] for j in baskets[user] if j != item)
-            expected += 1.0 if item in baskets[user] else 0.0
-            got = scores[row, algorithm.log.items.get(item)]
+    for row, name in enumerate(users):
+        for target in count:
+            basket = baskets[name]
+            expected = sum(pair.get((target, j), 0) / count[j] for j in basket if j != target)
+            expected += 1.0 if target in basket else 0.0
+            got = scores[row, algorithm.log.items.get(target)]
             assert (got if np.isfinite(got) else 0.0) == pytest.approx(expected, rel=1e-5)

@@ -153,7 +153,7 @@ def test_tuning_never_sees_the_test_split(movielens: Path) -> None:
 
 
 def test_candidates_are_seeded_and_nest_dotted_keys() -> None:
-    space = {"a": [1, 2, 3], "b": [0.1, 0.2]}
+    space: dict[str, list[float]] = {"a": [1, 2, 3], "b": [0.1, 0.2]}
     assert len(candidates(space)) == 6
     assert candidates(space, 3, seed=4) == candidates(space, 3, seed=4)
     assert len(candidates(space, 3, seed=4)) == 3
