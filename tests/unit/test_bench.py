@@ -1,0 +1,82 @@
+"""The benchmark suite: result plumbing, and ``bench all --quick`` end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from streamrec.bench.cli import BENCHMARKS, main
+from streamrec.bench.common import BenchResult, median_rows, percentiles_ms
+
+#: Figures every row of a benchmark must carry, each measured (finite and positive).
+MEASURED = {
+    "ingest": ("events_per_s", "seconds", "ratio_to_log"),
+    "serve": ("req_per_s", "p50_ms", "p95_ms", "p99_ms", "ratio_to_healthz"),
+    "freshness": ("p50_ms", "p95_ms", "p99_ms"),
+    "memory": ("profile_bytes_per_user", "bytes_per_cooccurrence_entry", "rss_state_bytes"),
+    "scale": ("events_per_s", "p99_ms", "active_users", "state_bytes", "rss_bytes"),
+    "train": ("train_s", "matrix_s", "ratio_to_implicit"),
+}
+
+
+def test_percentiles_are_in_milliseconds() -> None:
+    latencies = [i / 1000.0 for i in range(1, 101)]  # 1..100 ms
+    figures = percentiles_ms(latencies)
+    assert figures["p50_ms"] == pytest.approx(50.5)
+    assert figures["p99_ms"] == pytest.approx(99.01)
+
+
+def test_percentiles_refuse_an_empty_run() -> None:
+    with pytest.raises(ValueError, match="no latencies"):
+        percentiles_ms([])
+
+
+def test_median_rows_takes_medians_of_numbers_and_keeps_labels() -> None:
+    runs = [{"mode": "a", "rate": 3.0}, {"mode": "a", "rate": 1.0}, {"mode": "a", "rate": 2.0}]
+    assert median_rows(runs) == {"mode": "a", "rate": 2.0, "repeats": 3}
+
+
+def test_result_table_and_json(tmp_path: Path) -> None:
+    result = BenchResult("demo", params={"size": 3})
+    result.add(mode="idle", rate=1234.5)
+    result.add(mode="busy", p99_ms=0.25)
+    lines = result.table().splitlines()
+    assert lines[0] == "== demo =="
+    assert lines[1].split() == ["mode", "rate", "p99_ms"]
+    assert lines[2].split() == ["idle", "1,234", "-"]
+    assert lines[3].split() == ["busy", "-", "0.250"]
+    document = json.loads(result.write(tmp_path).read_text())
+    assert document["rows"] == result.rows
+    assert document["machine"]["cpus"] >= 1
+
+
+@pytest.mark.slow
+def test_bench_all_quick_measures_every_figure(tmp_path: Path, shared_data: Path) -> None:
+    out = tmp_path / "results"
+    movielens = shared_data / "ml-latest-small"
+    argv = ["all", "--quick", "--out", str(out), "--movielens", str(movielens)]
+    assert main([*argv, "--generator", "httpx"]) == 0
+    for name in BENCHMARKS:
+        document = json.loads((out / f"{name}.json").read_text())
+        assert document["benchmark"] == name
+        assert document["rows"], name
+        for row in document["rows"]:
+            for key in MEASURED[name]:
+                value = row[key]
+                assert math.isfinite(value) and value > 0, (name, key, row)
+    ingest = json.loads((out / "ingest.json").read_text())["rows"]
+    assert {(r["dataset"], r["path"]) for r in ingest} >= {
+        ("ml-latest-small", "HTTP POST"),
+        ("synthetic", "log append"),
+        ("synthetic", "engine ingest"),
+    }
+    serve = json.loads((out / "serve.json").read_text())["rows"]
+    assert {r["mode"] for r in serve} == {"healthz", "recommendations", "recommendations + ingest"}
+    assert all(r["errors"] == 0 for r in serve)
+    freshness = json.loads((out / "freshness.json").read_text())["rows"]
+    assert [r["timed_out"] for r in freshness] == [0, 0]
+    for plot in ("scale-throughput.png", "scale-latency.png", "scale-memory.png"):
+        assert (out / plot).read_bytes().startswith(b"\x89PNG")
