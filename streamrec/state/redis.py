@@ -228,7 +228,10 @@ class RedisState:
             landmark = int(self.client.hget(self.keys.meta, "landmark"))  # type: ignore[arg-type]
         if not self._rebase_warned and self.decays.needs_rebase(landmark, latest):
             self._rebase_warned = True
-            log.warning("the decay landmark is far behind the events; run a rebase")
+            log.warning(
+                "the decay landmark is far behind the events: stop the processors and run "
+                "`python -m streamrec.scaleout rebase --state …`"
+            )
         loaded = self._load(fresh)
         view, universe = fold_loaded(
             self.settings, self._fold_decays, self.codec, loaded, fresh, landmark, clock

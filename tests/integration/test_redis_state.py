@@ -30,6 +30,7 @@ from streamrec.state.redis_apply import PlanWriter
 from streamrec.state.redis_codec import Command
 from streamrec.state.redis_fallback import FallbackState, degradation_watch
 from streamrec.state.redis_keys import RedisTarget
+from streamrec.state.redis_rebase import rebase
 from tests.integration.helpers import sequence_batch
 
 pytestmark = pytest.mark.integration
@@ -372,3 +373,22 @@ def test_reads_fall_back_to_popular_items_while_redis_is_down(redis_url: str) ->
     assert not degraded()
     assert [i.item_id for i in again.items] == [i.item_id for i in healthy.items]
     state.close()
+
+
+def test_moving_the_landmark_keeps_every_answer(
+    state: RedisState, stream: list[EventBatch]
+) -> None:
+    catalog = shop().catalog()
+    state.upsert(catalog)
+    half = len(stream) // 2
+    for batch in stream[:half]:
+        state.apply(batch)
+    landmark, clock = state.clock()
+    (top,) = state.top_items(Ranking.POPULAR, 1).scores
+    assert rebase(state, clock) > 0
+    assert state.clock()[0] == clock != landmark
+    (moved,) = state.top_items(Ranking.POPULAR, 1).scores
+    assert moved == pytest.approx(top * state.decays.popularity.rebase_factor(landmark, clock))
+    for batch in stream[half:]:
+        state.apply(batch)
+    assert_same_state(state, reference(stream, catalog), all_users(stream), all_items(stream))
