@@ -96,9 +96,9 @@ def rebase(state: RedisState, landmark_ms: int) -> int:
 
 
 def _scale_sorted_set(state: RedisState, key: str, factor: float) -> None:
-    members = state.client.zrange(key, 0, -1, withscores=True)
+    members: list[tuple[bytes, float]] = state.client.zrange(key, 0, -1, withscores=True)  # type: ignore[assignment]
     if members:
-        state.client.zadd(key, {m: s * factor for m, s in members})  # type: ignore[union-attr]
+        state.client.zadd(key, {m: s * factor for m, s in members})
 
 
 def _scale_profile(state: RedisState, key: str, factor: float) -> None:
