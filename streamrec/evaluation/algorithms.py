@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from pydantic import ValidationError
+
 from streamrec.config import Settings
 from streamrec.errors import InvalidInput
 from streamrec.events import EventBatch
@@ -78,14 +80,17 @@ def _cooccurrence(context: AlgorithmContext, params: Mapping[str, Any]) -> Algor
     return CooccurrenceAlgorithm(context.settings.weights, **params)
 
 
-def _model(module: str, cls: str, name: str) -> Factory:
+def _model(kind: str) -> Factory:
+    """A batch model whose defaults are the ``models.<kind>`` settings section."""
+
     def build(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
-        import importlib
-
         from streamrec.evaluation.adapters import ModelAlgorithm
+        from streamrec.models.bundle import MODEL_TYPES
 
-        model_class = getattr(importlib.import_module(module), cls)
-        return ModelAlgorithm(name, lambda: model_class(**params), context.settings.weights)
+        section = getattr(context.settings.models, kind)
+        values = type(section).model_validate({**section.model_dump(), **params}).model_dump()
+        model_class = MODEL_TYPES[kind]
+        return ModelAlgorithm(kind, lambda: model_class(**values), context.settings.weights)
 
     return build
 
@@ -99,9 +104,9 @@ def _engine(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
 ALGORITHMS: dict[str, Factory] = {
     "popularity": _popularity,
     "cooccurrence": _cooccurrence,
-    "itemknn": _model("streamrec.models.itemknn", "ItemKNNModel", "itemknn"),
-    "ease": _model("streamrec.models.ease", "EASEModel", "ease"),
-    "als": _model("streamrec.models.als", "ALSModel", "als"),
+    "itemknn": _model("itemknn"),
+    "ease": _model("ease"),
+    "als": _model("als"),
     "streamrec": _engine,
 }
 
@@ -111,8 +116,9 @@ def build_algorithm(
 ) -> Algorithm:
     """The algorithm registered as ``name``, configured with ``params``.
 
-    ``params`` are the model's constructor arguments; for ``streamrec`` they are
-    settings overrides such as ``{"recommend": {"weight_popularity": 0.2}}``.
+    ``params`` are the model's hyper-parameters (over the ``models.<kind>`` settings);
+    for ``streamrec`` they are settings overrides such as
+    ``{"recommend": {"weight_popularity": 0.2}}``.
 
     Raises
     ------
@@ -124,5 +130,5 @@ def build_algorithm(
         raise InvalidInput(f"unknown algorithm {name!r}; choose from {', '.join(ALGORITHMS)}")
     try:
         return factory(context, dict(params or {}))
-    except TypeError as exc:
+    except (TypeError, ValidationError) as exc:
         raise InvalidInput(f"bad parameters for {name}: {exc}") from None

@@ -9,12 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from streamrec.config import Settings
 from streamrec.datasets.movielens import load_movielens
+from streamrec.errors import InvalidInput
+from streamrec.evaluation.adapters import ModelAlgorithm
 from streamrec.evaluation.algorithms import AlgorithmContext, build_algorithm
 from streamrec.evaluation.cli import add_evaluate_parser
 from streamrec.evaluation.report import AlgorithmSpec, run_evaluation
 from streamrec.evaluation.splits import seed004_split
 from streamrec.evaluation.tuning import candidates, nest, tune, validation_split
+from streamrec.models.itemknn import ItemKNNModel
+from streamrec.models.settings import ItemKNNSettings, ModelSettings
 from tests.unit.test_evaluation_splits import batch
 
 GENRES = ["Comedy", "Drama", "Horror", "Sci-Fi"]
@@ -183,3 +188,18 @@ def test_adapters_respect_exclusions_and_learn(movielens: Path, name: str) -> No
     items = algorithm.recommend(["newcomer"], 10, [set(liked)])[0]
     assert len(items) == 10
     assert sum(int(m) % 4 == 2 for m in items) >= 7
+
+
+def test_model_parameters_default_to_the_settings_and_are_validated() -> None:
+    settings = Settings(models=ModelSettings(itemknn=ItemKNNSettings(neighbors=7)))
+    algorithm = build_algorithm("itemknn", AlgorithmContext(settings=settings), {"shrink": 2.0})
+    assert isinstance(algorithm, ModelAlgorithm)
+    model = algorithm.make_model()
+    assert isinstance(model, ItemKNNModel)
+    assert (model.neighbors, model.shrink) == (7, 2.0)
+    bad: list[tuple[str, dict[str, float]]] = [("ease", {"l2": -1.0}), ("itemknn", {"nope": 1})]
+    for name, params in [*bad, ("oracle", {})]:
+        with pytest.raises(InvalidInput):
+            build_algorithm(name, AlgorithmContext(), params)
+    with pytest.raises(InvalidInput):
+        build_algorithm("streamrec", AlgorithmContext(), {"recommend": {"max_k": 0}})
