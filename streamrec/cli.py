@@ -16,6 +16,8 @@ from streamrec.errors import StreamrecError
 #: Subcommands that live with their own package: (module, parser builder).
 PLUGGED_COMMANDS: tuple[tuple[str, str], ...] = (
     ("streamrec.evaluation.cli", "add_evaluate_parser"),
+    ("streamrec.bench.cli", "add_bench_parser"),
+    ("streamrec.scaleout.worker", "add_process_parser"),
 )
 
 
@@ -59,7 +61,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from streamrec.serving.app import create_app
 
     settings = _settings(args)
-    app = create_app(settings)
+    if settings.state.url == "memory":
+        app = create_app(settings)
+    else:  # stateless replica: events to the log, reads from the shared state
+        from streamrec.scaleout.engine import build_scaleout_engine
+
+        app = create_app(settings, engine_factory=build_scaleout_engine)
     uvicorn.run(app, host=settings.serving.host, port=settings.serving.port, log_level="info")
     return 0
 
