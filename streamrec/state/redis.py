@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,6 +62,9 @@ log = logging.getLogger(__name__)
 #: Forget cached id mappings past this many entries (they are re-read on demand).
 _ID_CACHE = 1_000_000
 
+#: Seconds a catalog entry read from Redis is reused.
+CATALOG_TTL_S = 2.0
+
 
 class RedisState:
     """Online state and catalog in Redis (one server or a cluster).
@@ -88,6 +92,7 @@ class RedisState:
         self._item_ids: dict[str, int] = {}
         self._item_names: dict[int, str] = {}
         self._categories: list[str | None] = []
+        self._catalog: dict[str, tuple[float, CatalogItem | None]] = {}
         self._rebase_warned = False
 
     @classmethod
@@ -297,15 +302,28 @@ class RedisState:
                 if previous != code:
                     self._rankings.move_category(pipe, gid, previous, code)
             pipe.execute()
+        for item in items:
+            self._catalog.pop(item.item_id, None)
 
     def get(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
-        """Catalog entries (``None`` where unknown)."""
-        if not item_ids:
-            return []
-        with redis_errors("catalog read"):
-            ids = self.lookup_items(item_ids).tolist()
-            found = self.client.hmget(self.keys.catalog, ids)
-        return [None if raw is None else CatalogItem(**orjson.loads(raw)) for raw in found]
+        """Catalog entries (``None`` where unknown).
+
+        Entries are reused for :data:`CATALOG_TTL_S`: a write through this object
+        shows at once, one through another process within that delay.
+        """
+        now = time.monotonic()
+        cache = self._catalog
+        missing = [i for i in dict.fromkeys(item_ids) if cache.get(i, (0.0, None))[0] <= now]
+        if missing:
+            with redis_errors("catalog read"):
+                ids = self.lookup_items(missing).tolist()
+                found = self.client.hmget(self.keys.catalog, ids)
+            if len(cache) > _ID_CACHE:
+                cache.clear()
+            for name, raw in zip(missing, found, strict=True):
+                item = None if raw is None else CatalogItem(**orjson.loads(raw))
+                cache[name] = (now + CATALOG_TTL_S, item)
+        return [cache[i][1] for i in item_ids]
 
     def available(self, item_ids: Sequence[str]) -> np.ndarray:
         """May each item be recommended? Items the catalog does not know may."""

@@ -1,9 +1,10 @@
 """Serving through a Redis outage: answer from a cached popularity list, flagged.
 
 :class:`FallbackState` wraps a :class:`~streamrec.state.redis.RedisState` for the
-API. Reads that fail degrade instead of raising: no profile (so the recommender
-treats the user as cold), no neighbours, rankings from the last good list (refreshed
-every ``refresh_s`` while Redis answers), every item available. After a failure
+API. Rankings are served from a list at most ``refresh_s`` old (so trending, which
+is computed on read, is off the request path). Reads that fail degrade instead of
+raising: no profile (so the recommender treats the user as cold), no neighbours,
+rankings from the last good list, every item available. After a failure
 Redis is left alone for ``cooldown_s`` so that requests stay fast while it is down;
 the next read after that tries again, which is how serving recovers. Writes still
 raise: the processor must see failures.
@@ -53,7 +54,7 @@ class FallbackState:
     state
         The Redis state to read through.
     refresh_s
-        Age after which the cached rankings are re-read (while Redis answers).
+        Age after which a cached ranking is re-read (while Redis answers).
     cooldown_s
         After a failure, serve fallbacks without trying Redis for this long.
     size
@@ -63,7 +64,7 @@ class FallbackState:
     def __init__(
         self,
         state: RedisState,
-        refresh_s: float = 5.0,
+        refresh_s: float = 1.0,
         cooldown_s: float = 1.0,
         size: int = 200,
     ) -> None:
@@ -130,11 +131,13 @@ class FallbackState:
     def _fresh_top(self, ranking: Ranking, k: int, category: str | None) -> ScoredItems:
         key = (ranking, category)
         cached = self._rankings.get(key)
-        if cached is None or time.monotonic() - cached[0] > self.refresh_s:
-            found = self.state.top_items(ranking, max(k, self.size), category)
-            self._rankings[key] = (time.monotonic(), found)
-            return _head(found, k)
-        return _head(self.state.top_items(ranking, k, category), k)
+        if cached is not None and time.monotonic() - cached[0] <= self.refresh_s:
+            found = cached[1]
+            if k <= len(found) or len(found) < self.size:  # long enough, or complete
+                return _head(found, k)
+        found = self.state.top_items(ranking, max(k, self.size), category)
+        self._rankings[key] = (time.monotonic(), found)
+        return _head(found, k)
 
     def _cached_top(self, ranking: Ranking, k: int, category: str | None) -> ScoredItems:
         cached = self._rankings.get((ranking, category))

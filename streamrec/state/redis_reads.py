@@ -4,8 +4,13 @@ Popularity is one sorted set per scope (all items, and one per primary category)
 a top-k is a reverse range plus an availability check. Trending compares a short
 and a long decayed rate, an order no single stored value keeps; it is computed
 exactly by walking the short-window set from the top, page by page, and stopping
-once the largest remaining short rate (an upper bound of any later item's trending
-score) can no longer beat the current k-th score.
+once no later item can beat the current k-th score.
+
+The bound: an item's decayed short-window total ``S`` never exceeds its long-window
+total ``L`` (every event decays slower in the long window), so with rates
+``s = S / h_s``, ``l = L / h_l`` and ``r = h_s / h_l`` we have ``l >= r s`` and the
+trending score ``(s - l) / (l + p)`` is at most ``s (1 - r) / (r s + p)``, which
+grows with ``s``: the first short rate of the next page bounds every later item.
 """
 
 from __future__ import annotations
@@ -102,8 +107,10 @@ class RankingReader:
         keys = state.keys
         landmark, clock = state.clock()
         short_decay = state.decays.trend_short
-        prior = state.settings.recommend.trending_prior / state.decays.trend_long.half_life_ms
-        size = max(4 * k, 256)
+        long_decay = state.decays.trend_long
+        prior = state.settings.recommend.trending_prior / long_decay.half_life_ms
+        ratio = short_decay.half_life_ms / long_decay.half_life_ms
+        size = max(4 * k, 1000)
         best_ids = np.empty(0, np.int64)
         best = np.empty(0)
         start = 0
@@ -129,8 +136,9 @@ class RankingReader:
             keep = top_k(best, k)
             best_ids, best = best_ids[keep], best[keep]
             start += size
-            bound = float(short_decay.value_at(shorts[-1], landmark or 0, clock))
-            if len(best) >= k and bound / short_decay.half_life_ms / prior <= best[-1]:
+            rate = float(short_decay.value_at(shorts[-1], landmark or 0, clock))
+            rate /= short_decay.half_life_ms
+            if len(best) >= k and rate * (1 - ratio) / (ratio * rate + prior) <= best[-1]:
                 break
         return best_ids, best
 

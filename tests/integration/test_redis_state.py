@@ -392,3 +392,24 @@ def test_moving_the_landmark_keeps_every_answer(
     for batch in stream[half:]:
         state.apply(batch)
     assert_same_state(state, reference(stream, catalog), all_users(stream), all_items(stream))
+
+
+def test_trending_walks_past_the_first_page_exactly(state: RedisState) -> None:
+    """More active items than one trending page (1,000): the early stop stays exact."""
+    wide = SyntheticShop(n_users=2_000, n_items=4_000, n_categories=4, seed=11, zipf=0.6)
+    catalog = wide.catalog()
+    memory = MemoryState(SETTINGS)
+    for target in (state, memory):
+        target.upsert(catalog)
+    ends: dict[int, int] = {}
+    for chunk in wide.events(30_000, chunk_size=10_000):
+        batch = partitioned(chunk, ends)
+        state.apply(batch)
+        memory.apply(batch)
+    assert state.client.zcard(state.keys.short) > 2_000
+    for category in (None, catalog[0].categories[0]):
+        for k in (1, 10, 300):
+            assert_same_ranking(
+                state.top_items(Ranking.TRENDING, k, category),
+                memory.top_items(Ranking.TRENDING, k, category),
+            )
