@@ -78,5 +78,5 @@ def test_bench_all_quick_measures_every_figure(tmp_path: Path, shared_data: Path
     assert all(r["errors"] == 0 for r in serve)
     freshness = json.loads((out / "freshness.json").read_text())["rows"]
     assert [r["timed_out"] for r in freshness] == [0, 0]
-    for plot in ("scale-throughput.png", "scale-latency.png", "scale-memory.png"):
-        assert (out / plot).read_bytes().startswith(b"\x89PNG")
+    for plot in ("throughput", "latency", "memory", "active-set"):
+        assert (out / f"scale-{plot}.png").read_bytes().startswith(b"\x89PNG")
