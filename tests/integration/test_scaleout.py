@@ -158,3 +158,39 @@ def test_cluster_up_serves_events_and_recommendations(
         similar = httpx.get(f"{first}/v1/items/i1/similar?k=10", timeout=10).json()
         assert {i["item_id"] for i in similar["items"]} == {"i0", "i2", "i3", "i4"}
     assert all(p.returncode is not None for p in [*topology.apis, *topology.workers])
+
+
+def test_the_api_answers_from_popularity_while_redis_is_down(
+    log_url: str, state: RedisState, tmp_path: Path
+) -> None:
+    with cluster_up(1, 1, log_url, state_url(state), log_dir=tmp_path) as topology:
+        (api,) = topology.api_urls
+        bought = {"u0": "i0", "u1": "i0", "u2": "i0", "u3": "i1", "u4": "i1", "u5": "i2"}
+        events = [
+            {"user_id": user, "item_id": item, "type": "purchase", "timestamp": 1}
+            for user, item in bought.items()
+        ] + [{"user_id": "u0", "item_id": "i9", "type": "view", "timestamp": 2}]
+        posted = httpx.post(f"{api}/v1/events?wait=true", json={"events": events}, timeout=30)
+        assert posted.status_code == 202, posted.text
+        healthy = httpx.get(f"{api}/v1/users/u0/recommendations?k=2", timeout=10).json()
+        assert healthy["fallback"] is False
+        popular = httpx.get(f"{api}/v1/items/popular?k=3", timeout=10).json()
+        server = int(state.client.info("server")["process_id"])
+        os.kill(server, signal.SIGSTOP)
+        try:
+            down = httpx.get(f"{api}/v1/users/u0/recommendations?k=3", timeout=10)
+            ranked = httpx.get(f"{api}/v1/items/popular?k=3", timeout=10)
+        finally:
+            os.kill(server, signal.SIGCONT)
+        assert down.status_code == 200 and down.json()["fallback"] is True
+        # the user looks cold: the popular list, seen items included
+        assert [i["item_id"] for i in down.json()["items"]] == ["i0", "i1", "i2"]
+        assert [i["item_id"] for i in popular["items"]] == ["i0", "i1", "i2"]
+        assert ranked.status_code == 200 and ranked.json()["items"] == popular["items"]
+        deadline = time.monotonic() + 10
+        while True:  # recovers once the cool-down is over
+            again = httpx.get(f"{api}/v1/users/u0/recommendations?k=2", timeout=10).json()
+            if not again["fallback"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert again == {**healthy, "recommendation_id": again["recommendation_id"]}
