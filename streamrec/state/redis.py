@@ -44,6 +44,7 @@ from streamrec.state.redis_apply import (
     fold_loaded,
 )
 from streamrec.state.redis_codec import Command, ProfileCodec, localize, referenced_items
+from streamrec.state.redis_ids import ID_CACHE, ItemIds
 from streamrec.state.redis_keys import (
     FINISH,
     INTERN,
@@ -58,9 +59,6 @@ from streamrec.state.redis_reads import RankingReader, item_table_of
 from streamrec.state.views import item_stats_of, profile_of, top_k
 
 log = logging.getLogger(__name__)
-
-#: Forget cached id mappings past this many entries (they are re-read on demand).
-_ID_CACHE = 1_000_000
 
 #: Seconds a catalog entry read from Redis is reused.
 CATALOG_TTL_S = 2.0
@@ -89,9 +87,7 @@ class RedisState:
         self._builder = PlanBuilder(self.keys, settings, self.codec)
         self._writer = PlanWriter(client, self.keys, target.cluster, self._run)
         self._rankings = RankingReader(self)
-        self._item_ids: dict[str, int] = {}
-        self._item_names: dict[int, str] = {}
-        self._categories: list[str | None] = []
+        self.ids = ItemIds(client, self.keys, self._scripts["intern"])
         self._catalog: dict[str, tuple[float, CatalogItem | None]] = {}
         self._rebase_warned = False
 
@@ -126,56 +122,6 @@ class RedisState:
             self._scripts[command.name](
                 keys=list(command.keys), args=list(command.args), client=target
             )
-
-    # -- ids -------------------------------------------------------------------
-
-    def _remember(self, names: Sequence[str], ids: Sequence[int]) -> None:
-        if len(self._item_ids) > _ID_CACHE:
-            self._item_ids.clear()
-            self._item_names.clear()
-        for name, gid in zip(names, ids, strict=True):
-            self._item_ids[name] = gid
-            self._item_names[gid] = name
-
-    def intern_items(self, names: Sequence[str]) -> np.ndarray:
-        """Global ids of ``names``, assigning new ones."""
-        missing = [n for n in dict.fromkeys(names) if n not in self._item_ids]
-        if missing:
-            keys = [self.keys.item_ids, self.keys.item_names, self.keys.item_next]
-            self._remember(missing, self._scripts["intern"](keys=keys, args=missing))
-        return np.array([self._item_ids[n] for n in names], dtype=np.int64)
-
-    def lookup_items(self, names: Sequence[str]) -> np.ndarray:
-        """Global ids of ``names`` (``-1`` where never seen)."""
-        missing = [n for n in dict.fromkeys(names) if n not in self._item_ids]
-        if missing:
-            found = self.client.hmget(self.keys.item_ids, missing)
-            known = [(n, int(f)) for n, f in zip(missing, found, strict=True) if f is not None]
-            self._remember([n for n, _ in known], [g for _, g in known])
-        return np.array([self._item_ids.get(n, -1) for n in names], dtype=np.int64)
-
-    def item_names(self, ids: np.ndarray) -> list[str]:
-        """Names of global item ids (all must exist)."""
-        wanted = ids.tolist()
-        missing = list({g for g in wanted if g not in self._item_names})
-        if missing:
-            found: list[bytes] = self.client.hmget(self.keys.item_names, missing)  # type: ignore[assignment]
-            self._remember([f.decode() for f in found], missing)
-        return [self._item_names[g] for g in wanted]
-
-    def category_map(self, codes: Sequence[int] = ()) -> IdMap:
-        """Category names by code, re-read when ``codes`` holds an unknown one."""
-        if any(c >= len(self._categories) for c in codes):
-            stored: dict[bytes, bytes] = self.client.hgetall(self.keys.category_names)  # type: ignore[assignment]
-            table: list[str | None] = [None] * (max(map(int, stored), default=-1) + 1)
-            for code, name in stored.items():
-                table[int(code)] = name.decode()
-            self._categories = table
-        return IdMap(self._categories)
-
-    def _intern_categories(self, names: Sequence[str]) -> list[int]:
-        keys = [self.keys.category_ids, self.keys.category_names, self.keys.category_next]
-        return list(self._scripts["intern"](keys=keys, args=list(names))) if names else []
 
     # -- writes ----------------------------------------------------------------
 
@@ -247,7 +193,7 @@ class RedisState:
     def _load(self, events: EventBatch) -> Loaded:
         item_names = list(dict.fromkeys(events.item_id))
         user_names = list(dict.fromkeys(events.user_id))
-        item_ids = self.intern_items(item_names)
+        item_ids = self.ids.intern(item_names)
         pipe = self.client.pipeline(transaction=False)
         pipe.hmget(self.keys.item_category, item_ids.tolist())
         for user in user_names:
@@ -283,10 +229,10 @@ class RedisState:
         if not items:
             return
         with redis_errors("catalog write"):
-            ids = self.intern_items([i.item_id for i in items]).tolist()
+            ids = self.ids.intern([i.item_id for i in items]).tolist()
             primaries = [i.categories[0] if i.categories else None for i in items]
             named = sorted({c for c in primaries if c is not None})
-            codes = dict(zip(named, self._intern_categories(named), strict=True))
+            codes = dict(zip(named, self.ids.intern_categories(named), strict=True))
             keys = self.keys
             before = self.client.hmget(keys.item_category, ids)
             pipe = self.client.pipeline(transaction=False)
@@ -316,9 +262,9 @@ class RedisState:
         missing = [i for i in dict.fromkeys(item_ids) if cache.get(i, (0.0, None))[0] <= now]
         if missing:
             with redis_errors("catalog read"):
-                ids = self.lookup_items(missing).tolist()
+                ids = self.ids.lookup(missing).tolist()
                 found = self.client.hmget(self.keys.catalog, ids)
-            if len(cache) > _ID_CACHE:
+            if len(cache) > ID_CACHE:
                 cache.clear()
             for name, raw in zip(missing, found, strict=True):
                 item = None if raw is None else CatalogItem(**orjson.loads(raw))
@@ -330,7 +276,7 @@ class RedisState:
         if not item_ids:
             return np.ones(0, dtype=np.bool_)
         with redis_errors("catalog read"):
-            ids = self.lookup_items(item_ids)
+            ids = self.ids.lookup(item_ids)
             off = self.client.smismember(self.keys.unavailable, ids.tolist())
         return ~np.asarray(off, dtype=np.bool_)
 
@@ -345,7 +291,7 @@ class RedisState:
             decays=self.decays,
             users=IdMap(),
             items=items,
-            categories=self.category_map(item_table.category[item_table.category >= 0].tolist()),
+            categories=self.ids.categories(item_table.category[item_table.category >= 0].tolist()),
             profiles=self.codec.decode([]),
             item_table=item_table,
             cooccurrence=CooccurrenceIndex(1),
@@ -365,10 +311,10 @@ class RedisState:
             table = self.codec.decode([blob])
             universe = np.unique(referenced_items(table))
             localize(table, universe)
-            names = self.item_names(universe)
+            names = self.ids.names(universe)
             codes = [*table.affinity_category[0].tolist(), int(table.session_category[0])]
             view = self.view(IdMap(names), ItemTable(1), _int(landmark), int(clock or 0))
-            view.categories = self.category_map(codes)
+            view.categories = self.ids.categories(codes)
             view.profiles = table
             return profile_of(as_memory_state(view), user_id, 0)
 
@@ -377,7 +323,7 @@ class RedisState:
         if not item_ids:
             return []
         with redis_errors("neighbour read"):
-            ids = self.lookup_items(item_ids)
+            ids = self.ids.lookup(item_ids)
             known = ids[ids >= 0].tolist()
             pipe = self.client.pipeline(transaction=False)
             for gid in known:
@@ -404,7 +350,7 @@ class RedisState:
                 members, weights, where = members[keep], weights[keep], where[keep]
                 scores = self._normalize(weights, own, mass[where])
                 order = top_k(scores, k)
-                result.append(ScoredItems(self.item_names(members[order]), scores[order]))
+                result.append(ScoredItems(self.ids.names(members[order]), scores[order]))
             return result
 
     def _normalize(self, weights: np.ndarray, own: float, mass: np.ndarray) -> np.ndarray:
@@ -434,7 +380,7 @@ class RedisState:
         if not item_ids:
             return []
         with redis_errors("item read"):
-            ids = self.lookup_items(item_ids)
+            ids = self.ids.lookup(item_ids)
             pipe = self.client.pipeline(transaction=False)
             for gid in ids.tolist():
                 pipe.hgetall(self.keys.item(gid))

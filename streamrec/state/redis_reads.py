@@ -71,7 +71,7 @@ class RankingReader:
             ids, scores = self._popular(k, code)
         else:
             ids, scores = self._trending(k, code)
-        return ScoredItems(state.item_names(ids), scores)
+        return ScoredItems(state.ids.names(ids), scores)
 
     def _page(self, key: str, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         got: list[tuple[bytes, float]] = self.state.client.zrevrangebyscore(  # type: ignore[assignment]

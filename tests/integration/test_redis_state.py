@@ -182,7 +182,7 @@ def test_neighbor_rows_stay_bounded(state_url: str, stream: list[EventBatch]) ->
     state = RedisState.connect(Settings(cooccurrence={"max_neighbors": cap}), state_url)
     for batch in stream:
         state.apply(batch)
-    ids = state.lookup_items(all_items(stream)).tolist()
+    ids = state.ids.lookup(all_items(stream)).tolist()
     sizes = [state.client.zcard(state.keys.neighbors(i)) for i in ids]
     assert max(sizes) <= 2 * cap
     assert max(sizes) > cap  # the stream does reach the cap, so pruning ran
