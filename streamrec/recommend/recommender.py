@@ -122,7 +122,10 @@ class Recommender:
             scores.add(
                 source.name, weight, source.candidates(profile, [s for s, _, _ in seeds], pool)
             )
-        scores.add("popularity", self.settings.weight_popularity, self._popular(pool, category))
+        popular_pool = min(pool, 5 * k + len(profile.seen) if profile else 5 * k)
+        scores.add(
+            "popularity", self.settings.weight_popularity, self._popular(popular_pool, category)
+        )
         self._boost_session(scores, profile)
         banned = set(exclude)
         if profile is not None:

@@ -41,6 +41,10 @@ class MemoryState:
         self.landmark_ms: int | None = None
         self.clock_ms = 0
         self._positions: dict[int, int] = {}
+        self._version = 0  # bumped by every write; keys the ranking cache
+        self._rankings: dict[
+            tuple[Ranking, int, str | None], tuple[int, np.ndarray, np.ndarray]
+        ] = {}
         self.lock = threading.RLock()
 
     # -- writes ---------------------------------------------------------------
@@ -51,6 +55,7 @@ class MemoryState:
             fresh = unapplied(batch, self._positions)
             if len(fresh):
                 fold_batch(self, fresh)
+                self._version += 1
             self._advance_positions(batch)
 
     def _advance_positions(self, batch: EventBatch) -> None:
@@ -91,6 +96,7 @@ class MemoryState:
         with self.lock:
             dense = self.items.intern_many([item.item_id for item in items])
             self.item_table.ensure(self.items.capacity)
+            self._version += 1
             for row, item in zip(dense.tolist(), items, strict=True):
                 self.catalog[item.item_id] = item
                 category = item.categories[0] if item.categories else None
@@ -181,8 +187,11 @@ class MemoryState:
     def top_rows(
         self, ranking: Ranking, k: int, category: str | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`top_items` over dense ids."""
+        """:meth:`top_items` over dense ids (cached until the next write)."""
         with self.lock:
+            cached = self._rankings.get((ranking, k, category))
+            if cached is not None and cached[0] == self._version:
+                return cached[1], cached[2]
             n = self.items.capacity
             table = self.item_table
             scores = self.ranking_scores(ranking)
@@ -192,6 +201,9 @@ class MemoryState:
                 eligible &= table.category[:n] == (-2 if code is None else code)
             ids = np.flatnonzero(eligible).astype(np.int32)
             order = top_k(scores[ids], k)
+            if len(self._rankings) > 1024:
+                self._rankings.clear()
+            self._rankings[(ranking, k, category)] = (self._version, ids[order], scores[ids][order])
             return ids[order], scores[ids][order]
 
     def item_stats(self, item_ids: Sequence[str]) -> list[ItemStats | None]:
