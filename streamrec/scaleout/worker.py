@@ -5,7 +5,7 @@ gives each partition one owner. A step polls a micro-batch, applies it to the st
 and commits the consumer position only after the state write succeeded. The state
 stores its own per-partition positions in the same write, so a batch redelivered
 after a crash (applied, not yet committed) changes nothing. When a write fails the
-consumer is rewound to the batch and the step is retried after a pause; malformed
+consumer is rewound to the batch before the next poll, after a pause; malformed
 messages never reach the state (the Kafka adapter dead-letters them).
 """
 
@@ -73,17 +73,21 @@ class Worker:
         self.applied_events = 0
         self.failed_steps = 0
         self.last_error: str | None = None
+        self._rewind: dict[int, int] = {}  # where to read again after a failed batch
+        self._committed: dict[int, int] = {}
         self.consumer: KafkaLogConsumer = log.consumer(group, on_revoke=self._revoked)
 
     def _revoked(self, partitions: list[int]) -> None:
-        """Commit what was read of partitions about to move (all of it is applied:
-        a failed batch rewinds the consumer before the next poll)."""
-        read = self.consumer.positions()
-        done = {p: read[p] for p in partitions if p in read}
+        """Commit how far partitions about to move were applied (everything read,
+        except a failed batch still to be read again)."""
+        done = {**self.consumer.positions(), **self._rewind}
         try:
-            self.consumer.commit(done)
+            self.consumer.commit({p: done[p] for p in partitions if p in done})
         except StreamrecError as exc:  # partitions already lost: the state's positions decide
             log.warning("commit on revoke of %s failed: %s", partitions, exc)
+        for p in partitions:
+            self._rewind.pop(p, None)
+            self._committed.pop(p, None)
 
     def step(self) -> int:
         """Poll and apply one micro-batch; return how many events it held.
@@ -91,17 +95,23 @@ class Worker:
         Raises
         ------
         StreamrecError
-            If the log or the state fails; the consumer is then positioned to read
-            the failed batch again.
+            If the log or the state fails; the failed batch is read again by the
+            next step.
         """
+        if self._rewind:
+            self.consumer.seek(self._rewind)
+            self._rewind = {}
         batch = self.consumer.poll(self.settings.max_batch, self.settings.poll_interval_ms / 1000)
         if len(batch):
             try:
                 self.state.apply(batch)
             except Exception:
-                self.consumer.seek(_firsts(batch))
+                self._rewind = _firsts(batch)
                 raise
-        self.consumer.commit(self.consumer.positions())
+        read = self.consumer.positions()
+        if read != self._committed:
+            self.consumer.commit(read)
+            self._committed = read
         self.applied_events += len(batch)
         return len(batch)
 

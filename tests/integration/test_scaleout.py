@@ -10,16 +10,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from confluent_kafka import Producer
 
+from streamrec.config import ProcessorSettings
+from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
 from streamrec.log.kafka import KafkaEventLog
 from streamrec.scaleout.cluster import LocalCluster, cluster_up, start_worker
+from streamrec.scaleout.worker import Worker
 from streamrec.state.base import Ranking
 from streamrec.state.memory import MemoryState
 from streamrec.state.redis import RedisState
@@ -135,6 +140,55 @@ def test_a_killed_worker_loses_and_duplicates_nothing(
     assert_equivalent(state, memory, sent)
     counted = sum(sum(s.counts.values()) for s in state.item_stats(all_items(sent)) if s)
     assert counted == total
+
+
+class FailingOnce:
+    """A state whose second write fails, as when Redis drops a connection."""
+
+    def __init__(self, state: RedisState) -> None:
+        self.state = state
+        self.writes = 0
+
+    def apply(self, batch: EventBatch) -> None:
+        self.writes += 1
+        if self.writes == 2:
+            raise BackendUnavailable("Redis apply failed: connection reset")
+        self.state.apply(batch)
+
+    def positions(self) -> dict[int, int]:
+        return self.state.positions()
+
+
+def test_a_worker_survives_poison_and_failed_writes(log_url: str, state: RedisState) -> None:
+    log = KafkaEventLog.connect(log_url)
+    target = log.connection.target
+    batches = list(shop().events(3_000, chunk_size=500))
+    raw = Producer({"bootstrap.servers": target.bootstrap})
+    for batch in batches:
+        log.append(batch)
+        raw.produce(target.topic, value=b"{not json", key=b"u1")
+    assert raw.flush(10) == 0
+    flaky = FailingOnce(state)
+    worker = Worker(log, flaky, ProcessorSettings(max_batch=700))  # type: ignore[arg-type]
+    stop = threading.Event()
+    runner = threading.Thread(target=worker.run, args=(stop,))
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while worker.lag() != 0 or worker.applied_events < 3_000:
+            assert time.monotonic() < deadline, worker.status()
+            time.sleep(0.1)
+        stop.set()
+        runner.join()
+        assert flaky.writes > 2 and worker.status().failed_steps == 1
+        assert worker.consumer.committed() == worker.consumer.positions()
+        assert sum(worker.consumer.committed().values()) == 3_000 + len(batches)  # + poison
+    finally:
+        stop.set()
+        runner.join()
+        worker.close()
+        log.close()
+    assert_equivalent(state, embedded(batches), batches)
 
 
 def test_cluster_up_serves_events_and_recommendations(
