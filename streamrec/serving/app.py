@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import orjson
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -23,6 +24,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamrec import __version__
 from streamrec.config import Settings
@@ -84,18 +86,39 @@ _EVENTS_BODY = {
 }
 
 
-def _out(rec: Recommendation) -> RecommendationOut:
-    return RecommendationOut(
-        user_id=rec.user_id,
-        items=[
+class RequestTimer:
+    """Pure ASGI middleware observing each request's latency by route template."""
+
+    def __init__(self, app: ASGIApp, histogram: Histogram) -> None:
+        self.app = app
+        self.histogram = histogram
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.histogram.labels(route).observe(time.perf_counter() - started)
+
+
+def _out(rec: Recommendation) -> Response:
+    """The list as JSON (serialized directly: the fields are already the contract's)."""
+    body = {
+        "user_id": rec.user_id,
+        "items": [
             {"item_id": i.item_id, "score": i.score, "reasons": i.reasons, "sources": i.sources}
             for i in rec.items
         ],
-        variant=rec.variant,
-        model_version=rec.model_version,
-        recommendation_id=rec.recommendation_id,
-        fallback=rec.fallback,
-    )
+        "variant": rec.variant,
+        "model_version": rec.model_version,
+        "recommendation_id": rec.recommendation_id,
+        "fallback": rec.fallback,
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _document_event_schema(app: FastAPI) -> None:
@@ -138,15 +161,7 @@ def create_app(
     install_error_handlers(app)
     _document_event_schema(app)
 
-    @app.middleware("http")
-    async def _timing(request: Request, call_next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.requests.labels(getattr(route, "path", "unmatched")).observe(
-            time.perf_counter() - started
-        )
-        return response
+    app.add_middleware(RequestTimer, histogram=metrics.requests)
 
     def engine(request: Request) -> Engine:
         return request.app.state.engine  # type: ignore[no-any-return]
@@ -171,14 +186,14 @@ def create_app(
         response_model=RecommendationOut,
         tags=["recommendations"],
     )
-    def recommendations(
+    async def recommendations(
         request: Request,
         user_id: IdPath,
         k: K = None,
         exclude_seen: bool = True,
         category: Annotated[str | None, Query(max_length=MAX_ID_LENGTH)] = None,
         context_item: Annotated[str | None, Query(max_length=MAX_ID_LENGTH)] = None,
-    ) -> RecommendationOut:
+    ) -> Response:
         """Personalized "for you" list."""
         rec = engine(request).recommender.recommend(
             user_id,
@@ -190,23 +205,23 @@ def create_app(
         return _out(rec)
 
     @app.get("/v1/items/popular", response_model=RecommendationOut, tags=["items"])
-    def popular(request: Request, k: K = None, category: str | None = None) -> RecommendationOut:
+    async def popular(request: Request, k: K = None, category: str | None = None) -> Response:
         """Most popular available items (decayed)."""
         return _ranked(request, Ranking.POPULAR, k, category)
 
     @app.get("/v1/items/trending", response_model=RecommendationOut, tags=["items"])
-    def trending(request: Request, k: K = None, category: str | None = None) -> RecommendationOut:
+    async def trending(request: Request, k: K = None, category: str | None = None) -> Response:
         """Items whose recent activity rises fastest against their longer-term rate."""
         return _ranked(request, Ranking.TRENDING, k, category)
 
     def _ranked(
         request: Request, ranking: Ranking, k: int | None, category: str | None
-    ) -> RecommendationOut:
+    ) -> Response:
         size = min(k or settings.recommend.default_k, settings.recommend.max_k)
         return _out(engine(request).recommender.ranked(ranking, size, category))
 
     @app.get("/v1/items/{item_id}/similar", response_model=RecommendationOut, tags=["items"])
-    def similar(request: Request, item_id: IdPath, k: K = None) -> RecommendationOut:
+    async def similar(request: Request, item_id: IdPath, k: K = None) -> Response:
         """Items most related to this one."""
         size = min(k or settings.recommend.default_k, settings.recommend.max_k)
         return _out(engine(request).recommender.similar(item_id, size))
@@ -225,7 +240,7 @@ def create_app(
         return {"stored": len(body.items)}
 
     @app.get("/v1/items/{item_id}", tags=["catalog"])
-    def get_item(request: Request, item_id: IdPath) -> dict[str, object]:
+    async def get_item(request: Request, item_id: IdPath) -> dict[str, object]:
         """An item's metadata and live statistics."""
         state = engine(request).state
         (meta,) = state.get([item_id])
@@ -235,7 +250,7 @@ def create_app(
         return {"item_id": item_id, "metadata": meta, "stats": stats}
 
     @app.get("/v1/users/{user_id}/profile", tags=["users"])
-    def profile(request: Request, user_id: IdPath) -> object:
+    async def profile(request: Request, user_id: IdPath) -> object:
         """The user's real-time features."""
         found = engine(request).state.profile(user_id)
         if found is None:
@@ -243,12 +258,12 @@ def create_app(
         return found
 
     @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"])
-    def readyz(request: Request) -> Response:
+    async def readyz(request: Request) -> Response:
         """Ready to serve: the engine is open and its processor healthy."""
         current = engine(request)
         processor = current.processor
@@ -265,7 +280,7 @@ def create_app(
         return JSONResponse(body)
 
     @app.get("/metrics", tags=["operations"])
-    def prometheus() -> PlainTextResponse:
+    async def prometheus() -> PlainTextResponse:
         """Prometheus text format."""
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
