@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import shutil
 import subprocess
 import tempfile
@@ -115,6 +116,7 @@ def _run_wrk(
         argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s"]
         argv += ["--timeout", "10s", "-s", str(script), base_url]
         env = {
+            **os.environ,
             "BENCH_PATH": template.replace("{}", "%s"),
             "BENCH_IDS": str(ids_file) if ids else "",
         }

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from streamrec.bench.common import BenchResult, Sizes, rss_bytes
-from streamrec.bench.workloads import SEED
+from streamrec.bench.workloads import SEED, compile_fold
 from streamrec.config import Settings
 from streamrec.datasets.sessions import ShopBehaviour
 from streamrec.datasets.synthetic import SyntheticShop
@@ -52,7 +52,7 @@ def measure_state(n_users: int, n_items: int, n_events: int) -> dict[str, Any]:
     shop = SyntheticShop(
         n_users, n_items, min(20, n_items), seed=SEED, activity_sigma=0.0, behaviour=SHORT_SESSIONS
     )
-    MemoryState(Settings()).apply(next(iter(shop.events(1_000, 1_000))))  # compile the fold
+    compile_fold()
     catalog = shop.catalog()
     gc.collect()
     start = rss_bytes()

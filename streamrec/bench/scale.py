@@ -1,11 +1,11 @@
 """Scale: the same engine fed ten times more data, measured after every step.
 
-One durable engine ingests a skewed synthetic stream in ``scale_steps`` equal steps
-of ``scale_events``. After each step (counted when durable and applied) it records
-the step's ingest throughput, the p50/p99 of in-process recommendation latency for
-random active users, the active users, the state's array bytes and the process RSS.
-Throughput and p99 should stay flat; memory should follow the active set, not the
-event count. Each curve is drawn to a PNG.
+One durable engine, in a process of its own, ingests a skewed synthetic stream in
+``scale_steps`` equal steps of ``scale_events``. After each step (counted when
+durable and applied) it records the step's ingest throughput, the p50/p99 of
+in-process recommendation latency for random active users, the active users, the
+state's array bytes and the process RSS. Throughput and p99 should stay flat; memory
+should follow the active set, not the event count. Each curve is drawn to a PNG.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from streamrec.bench.common import BenchResult, Row, Sizes, percentiles_ms, rss_bytes
 from streamrec.bench.memory import state_figures
-from streamrec.bench.workloads import shop
+from streamrec.bench.workloads import compile_fold, shop
 from streamrec.config import Settings
 from streamrec.engine import Engine
 
@@ -43,7 +43,7 @@ def measure_steps(sizes: Sizes, data_dir: Path) -> list[Row]:
     source = shop(sizes.serve_users, sizes.serve_items)
     rng = np.random.default_rng(3)
     rows: list[Row] = []
-    Engine.in_memory().apply(next(iter(shop(100, 50).events(1_000, 1_000))))  # compile
+    compile_fold()
     engine = Engine.open(Settings(data_dir=data_dir))
     try:
         engine.upsert_items(source.catalog())
@@ -82,7 +82,7 @@ def run(sizes: Sizes, work_dir: Path, out_dir: Path) -> BenchResult:
     )
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         result.rows = pool.apply(measure_steps, (sizes, work_dir / "scale"))
-    result.params["plots"] = [str(p) for p in plot(result.rows, out_dir)]
+    result.params["plots"] = [p.name for p in plot(result.rows, out_dir)]
     result.notes.append("measured in a fresh process: rss_bytes is the engine's process")
     return result
 

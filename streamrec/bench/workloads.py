@@ -27,6 +27,11 @@ def shop(n_users: int, n_items: int, *, uniform_users: bool = False) -> Syntheti
     return SyntheticShop(n_users, n_items, n_categories, seed=SEED, activity_sigma=sigma)
 
 
+def compile_fold() -> None:
+    """Fold a few events once, so that compiling the fold never lands in a measurement."""
+    Engine.in_memory().apply(next(shop(100, 50).events(1_000, 1_000)))
+
+
 def synthetic_batches(source: SyntheticShop, n_events: int, batch_size: int) -> list[EventBatch]:
     """The first ``n_events`` events of ``source``, held in memory as batches."""
     return list(source.events(n_events, chunk_size=batch_size))
