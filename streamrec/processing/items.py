@@ -20,6 +20,7 @@ _VECTORS = (
     "rating_count",
     "category",
     "available",
+    "neighbors_version",
 )
 _MATRICES = ("type_decayed", "type_counts")
 
@@ -36,6 +37,7 @@ class ItemTable:
         self.rating_count = np.zeros(capacity, np.int64)
         self.category = np.full(capacity, -1, np.int32)
         self.available = np.ones(capacity, np.bool_)
+        self.neighbors_version = np.zeros(capacity, np.int64)  # bumped when a row may change
         self.type_decayed = np.zeros((N_TYPES, capacity))
         self.type_counts = np.zeros((N_TYPES, capacity), np.int64)
 

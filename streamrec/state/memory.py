@@ -42,6 +42,7 @@ class MemoryState:
         self.clock_ms = 0
         self._positions: dict[int, int] = {}
         self._version = 0  # bumped by every write; keys the ranking cache
+        self._neighbor_cache: dict[tuple[int, int], tuple[int, ScoredItems]] = {}
         self._rankings: dict[
             tuple[Ranking, int, str | None], tuple[int, np.ndarray, np.ndarray]
         ] = {}
@@ -97,6 +98,7 @@ class MemoryState:
             dense = self.items.intern_many([item.item_id for item in items])
             self.item_table.ensure(self.items.capacity)
             self._version += 1
+            self._neighbor_cache.clear()  # availability may have changed
             for row, item in zip(dense.tolist(), items, strict=True):
                 self.catalog[item.item_id] = item
                 category = item.categories[0] if item.categories else None
@@ -159,10 +161,19 @@ class MemoryState:
         return ids[order], scores[order]
 
     def _neighbors(self, item: int | None, k: int) -> ScoredItems:
+        """A row's top ``k``, cached until the row or the item's catalog entry changes."""
         if item is None:
             return ScoredItems([], np.empty(0))
+        version = int(self.item_table.neighbors_version[item])
+        cached = self._neighbor_cache.get((item, k))
+        if cached is not None and cached[0] == version:
+            return cached[1]
         ids, scores = self._neighbor_row(item, k)
-        return ScoredItems(self.items.names(ids), scores)
+        found = ScoredItems(self.items.names(ids), scores)
+        if len(self._neighbor_cache) > 200_000:
+            self._neighbor_cache.clear()
+        self._neighbor_cache[(item, k)] = (version, found)
+        return found
 
     def ranking_scores(self, ranking: Ranking) -> np.ndarray:
         """Current score of every dense item under ``ranking`` (higher is better)."""

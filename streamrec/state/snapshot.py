@@ -23,7 +23,7 @@ from streamrec.processing.profiles import ProfileTable
 from streamrec.state.base import CatalogItem
 from streamrec.state.memory import MemoryState
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def save_snapshot(state: MemoryState, path: Path) -> None:
