@@ -21,6 +21,7 @@ from types import TracebackType
 
 import httpx
 
+from streamrec.engine import CONSUMER_GROUP
 from streamrec.errors import BackendUnavailable
 from streamrec.testing.process import free_port
 
@@ -68,10 +69,10 @@ def _role(role: str, urls: list[str], log_path: Path | None) -> subprocess.Popen
 
 
 def start_worker(
-    log_url: str, state_url: str, log_path: Path | None = None
+    log_url: str, state_url: str, log_path: Path | None = None, group: str = CONSUMER_GROUP
 ) -> subprocess.Popen[bytes]:
     """Start one processor process."""
-    return _role("process", ["--log", log_url, "--state", state_url], log_path)
+    return _role("process", ["--log", log_url, "--state", state_url, "--group", group], log_path)
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -96,6 +97,7 @@ def cluster_up(
     history_url: str | None = None,
     *,
     log_dir: Path | None = None,
+    group: str = CONSUMER_GROUP,
     ready_timeout_s: float = 60.0,
 ) -> LocalCluster:
     """Start ``n_processors`` workers and ``n_api`` API replicas; return when all APIs
@@ -108,6 +110,8 @@ def cluster_up(
     log_dir
         Where each process writes its output (``worker-<i>.log``, ``api-<i>.log``);
         discarded when ``None``.
+    group
+        The workers' consumer group.
 
     Raises
     ------
@@ -118,7 +122,7 @@ def cluster_up(
     try:
         for i in range(n_processors):
             where = None if log_dir is None else log_dir / f"worker-{i}.log"
-            cluster.workers.append(start_worker(log_url, state_url, where))
+            cluster.workers.append(start_worker(log_url, state_url, where, group))
         history = ["--history", history_url] if history_url else []
         for i in range(n_api):
             port = free_port()

@@ -45,6 +45,12 @@ PARTITIONS = 4
 
 
 @pytest.fixture
+def group(topic: str) -> str:
+    """A consumer group of this test only (a killed member lingers in its group)."""
+    return f"group-{topic}"
+
+
+@pytest.fixture
 def log_url(kafka_url: str, topic: str) -> Iterator[str]:
     url = f"{kafka_url}/{topic}?partitions={PARTITIONS}"
     KafkaEventLog.connect(url).close()
@@ -105,10 +111,12 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 def test_two_workers_build_the_embedded_state(
-    log_url: str, state: RedisState, tmp_path: Path
+    log_url: str, state: RedisState, tmp_path: Path, group: str
 ) -> None:
     sent = produce(log_url, 20_000)
-    workers = [start_worker(log_url, state_url(state), tmp_path / f"w{i}.log") for i in range(2)]
+    workers = [
+        start_worker(log_url, state_url(state), tmp_path / f"w{i}.log", group) for i in range(2)
+    ]
     try:
         wait_applied(state, 20_000, timeout_s=120)
     finally:
@@ -118,12 +126,12 @@ def test_two_workers_build_the_embedded_state(
 
 @pytest.mark.slow
 def test_a_killed_worker_loses_and_duplicates_nothing(
-    log_url: str, state: RedisState, tmp_path: Path
+    log_url: str, state: RedisState, tmp_path: Path, group: str
 ) -> None:
     total = 100_000
     sent = produce(log_url, total)
     url = state_url(state)
-    workers = [start_worker(log_url, url, tmp_path / f"w{i}.log") for i in range(2)]
+    workers = [start_worker(log_url, url, tmp_path / f"w{i}.log", group) for i in range(2)]
     try:
         deadline = time.monotonic() + 60
         while sum(state.positions().values()) < total // 4:
@@ -159,7 +167,9 @@ class FailingOnce:
         return self.state.positions()
 
 
-def test_a_worker_survives_poison_and_failed_writes(log_url: str, state: RedisState) -> None:
+def test_a_worker_survives_poison_and_failed_writes(
+    log_url: str, state: RedisState, group: str
+) -> None:
     log = KafkaEventLog.connect(log_url)
     target = log.connection.target
     batches = list(shop().events(3_000, chunk_size=500))
@@ -169,7 +179,7 @@ def test_a_worker_survives_poison_and_failed_writes(log_url: str, state: RedisSt
         raw.produce(target.topic, value=b"{not json", key=b"u1")
     assert raw.flush(10) == 0
     flaky = FailingOnce(state)
-    worker = Worker(log, flaky, ProcessorSettings(max_batch=700))  # type: ignore[arg-type]
+    worker = Worker(log, flaky, ProcessorSettings(max_batch=700), group)  # type: ignore[arg-type]
     stop = threading.Event()
     runner = threading.Thread(target=worker.run, args=(stop,))
     runner.start()
@@ -192,9 +202,9 @@ def test_a_worker_survives_poison_and_failed_writes(log_url: str, state: RedisSt
 
 
 def test_cluster_up_serves_events_and_recommendations(
-    log_url: str, state: RedisState, tmp_path: Path
+    log_url: str, state: RedisState, tmp_path: Path, group: str
 ) -> None:
-    with cluster_up(1, 2, log_url, state_url(state), log_dir=tmp_path) as topology:
+    with cluster_up(1, 2, log_url, state_url(state), log_dir=tmp_path, group=group) as topology:
         first, second = topology.api_urls
         events = [
             {"user_id": f"u{u}", "item_id": f"i{i}", "type": "view", "timestamp": 1_700_000_000_000}
@@ -215,9 +225,9 @@ def test_cluster_up_serves_events_and_recommendations(
 
 
 def test_the_api_answers_from_popularity_while_redis_is_down(
-    log_url: str, state: RedisState, tmp_path: Path
+    log_url: str, state: RedisState, tmp_path: Path, group: str
 ) -> None:
-    with cluster_up(1, 1, log_url, state_url(state), log_dir=tmp_path) as topology:
+    with cluster_up(1, 1, log_url, state_url(state), log_dir=tmp_path, group=group) as topology:
         (api,) = topology.api_urls
         bought = {"u0": "i0", "u1": "i0", "u2": "i0", "u3": "i1", "u4": "i1", "u5": "i2"}
         events = [
