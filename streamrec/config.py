@@ -106,6 +106,11 @@ class RecommendSettings(_Section):
     weight_collaborative: float = Field(default=0.6, ge=0)
     weight_content: float = Field(default=0.3, ge=0)
     weight_popularity: float = Field(default=0.1, ge=0)
+    source_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-source weights (cooccurrence, als, ease, itemknn, content, "
+        "popularity) that replace the weight of the source's kind.",
+    )
     session_category_boost: float = Field(default=0.2, ge=0)
     recency_half_life_items: float = Field(default=10.0, gt=0)
     trending_prior: float = Field(default=1.0, gt=0)

@@ -31,9 +31,10 @@ from streamrec.config import Settings
 from streamrec.errors import ConfigError
 from streamrec.events import EventBatch
 from streamrec.log.base import EventLog
+from streamrec.models.bundle import ModelBundle
 from streamrec.models.store import ModelStore
 from streamrec.processing.runner import StreamProcessor
-from streamrec.recommend.model_sources import ModelRegistry, model_sources
+from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.types import Recommendation
 from streamrec.state.base import CatalogItem
@@ -81,7 +82,7 @@ class Engine:
         state: MemoryState,
         log: EventLog | None = None,
         journal: CatalogJournal | None = None,
-        models: ModelRegistry | None = None,
+        models: ModelRegistry | FixedModels | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
@@ -102,9 +103,16 @@ class Engine:
     # -- construction ---------------------------------------------------------
 
     @classmethod
-    def in_memory(cls, settings: Settings | None = None) -> Engine:
-        """An engine with no files: :meth:`apply` updates the state synchronously."""
-        return cls(settings or Settings(), MemoryState(settings or Settings()))
+    def in_memory(
+        cls, settings: Settings | None = None, models: ModelBundle | None = None
+    ) -> Engine:
+        """An engine with no files: :meth:`apply` updates the state synchronously.
+
+        ``models``, when given, are its batch-model candidate sources.
+        """
+        settings = settings or Settings()
+        fixed = FixedModels(models) if models is not None else None
+        return cls(settings, MemoryState(settings), models=fixed)
 
     @classmethod
     def open(cls, settings: Settings) -> Engine:
@@ -200,7 +208,7 @@ class Engine:
 
     def close(self) -> None:
         """Stop processing and model watching, snapshot, release the log."""
-        if self.models is not None:
+        if isinstance(self.models, ModelRegistry):
             self.models.stop()
         if self.processor is not None:
             self.processor.stop()

@@ -278,10 +278,7 @@ def _problems(error: ValidationError, index_offset: int = 0) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False, include_input=False):
         loc = list(item["loc"])
-        if loc and isinstance(loc[0], int):
-            index = int(loc.pop(0)) + index_offset
-        else:
-            index = None
+        index = int(loc.pop(0)) + index_offset if loc and isinstance(loc[0], int) else None
         problems.append(
             Problem(index=index, field=".".join(str(p) for p in loc) or None, message=item["msg"])
         )

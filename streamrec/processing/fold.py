@@ -19,7 +19,7 @@ from streamrec.ids import IdMap
 from streamrec.processing.cooccurrence import CooccurrenceIndex
 from streamrec.processing.decay import Decays
 from streamrec.processing.items import ItemTable
-from streamrec.processing.profiles import FoldInput, ProfileTable
+from streamrec.processing.profiles import FoldInput, ProfileTable, encode_values
 from streamrec.processing.weights import RATING, event_weights, negative_mask, pairable_table
 
 _PAIRABLE = pairable_table()
@@ -99,6 +99,7 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
             negative=negative_mask(batch.type, batch.value, settings.weights),
             session_keys=session_keys(batch.session_id),
             categories=target.item_table.category[items],
+            value_codes=encode_values(batch.value),
         ),
         _PAIRABLE,
         settings.cooccurrence.window,

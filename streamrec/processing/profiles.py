@@ -37,7 +37,25 @@ class FoldInput:
     affinity_weight: np.ndarray  # float64 forward-decayed weight for affinities (0 = none)
     negative: np.ndarray  # bool
     session_keys: np.ndarray  # int64 (0 = no session id)
+    value_codes: np.ndarray  # uint8 rating in half stars + 1 (0 = no value), see encode_values
     categories: np.ndarray  # int32 primary category of each item (-1 = none)
+
+
+TYPE_BITS = 4  # the low bits of a ring entry's type byte; the high bits hold its rating
+
+
+def encode_values(values: np.ndarray) -> np.ndarray:
+    """Ratings as half stars + 1 in 4 bits (0 = no value; 7.0 and above saturate)."""
+    codes = np.zeros(len(values), dtype=np.uint8)
+    present = ~np.isnan(values)
+    codes[present] = np.clip(np.rint(values[present] * 2) + 1, 1, 15)
+    return codes
+
+
+def decode_entry(entry: int) -> tuple[int, float | None]:
+    """The type code and the rating (``None`` if absent) of a ring type byte."""
+    code = (entry & 0xFF) >> TYPE_BITS
+    return entry & ((1 << TYPE_BITS) - 1), (code - 1) / 2 if code else None
 
 
 class ProfileTable:
@@ -73,7 +91,7 @@ class ProfileTable:
         self.settings = settings
         s = settings
         self.ring_item = np.full((capacity, s.recent_items), -1, np.int32)
-        self.ring_type = np.zeros((capacity, s.recent_items), np.int8)
+        self.ring_type = np.zeros((capacity, s.recent_items), np.uint8)
         self.ring_seconds = np.zeros((capacity, s.recent_items), np.uint32)
         self.ring_pos = np.zeros(capacity, np.int16)
         self.ring_len = np.zeros(capacity, np.int16)
@@ -164,6 +182,7 @@ class ProfileTable:
             batch.negative,
             batch.session_keys,
             batch.categories,
+            batch.value_codes,
             pairable_types,
             np.int64(window),
             np.int64(session_gap_s),
@@ -265,6 +284,7 @@ def _fold(
     negative,
     session_keys,
     categories,
+    value_codes,
     pairable_types,
     window,
     session_gap_s,
@@ -312,7 +332,7 @@ def _fold(
                 if paired >= window:
                     break
                 slot = (ring_pos[u] - 1 - back) % width
-                if not pairable_types[ring_type[u, slot]]:
+                if not pairable_types[ring_type[u, slot] & 15]:
                     continue
                 paired += 1
                 j = ring_item[u, slot]
@@ -344,7 +364,7 @@ def _fold(
         # recent interactions ring
         pos = ring_pos[u]
         ring_item[u, pos] = i
-        ring_type[u, pos] = t
+        ring_type[u, pos] = t | (value_codes[e] << 4)
         ring_seconds[u, pos] = now
         ring_pos[u] = (pos + 1) % width
         if ring_len[u] < width:
@@ -355,7 +375,7 @@ def _fold(
             _push_unique(neg, neg_pos, neg_len, u, i)
         if t == ADD_TO_CART:
             _set_add(cart, cart_len, u, i)
-        elif t == REMOVE_FROM_CART or t == PURCHASE:
+        elif t == REMOVE_FROM_CART or t == PURCHASE:  # noqa: SIM109 (compiled by numba)
             _set_remove(cart, cart_len, u, i)
         if t == WISHLIST:
             _set_add(wish, wish_len, u, i)

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from streamrec.config import EventWeights
-from streamrec.events import TYPE_CODE
+from streamrec.events import TYPE_CODE, EventType
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.store import ModelStore
 from streamrec.processing.weights import type_weight_table
@@ -73,14 +73,33 @@ class ModelRegistry:
             self._thread.join(timeout=10)
 
 
-class BundleSource:
-    """One kind of model of the current bundle (``als`` or ``content``) as a source."""
+class FixedModels:
+    """A bundle that never changes (offline evaluation, tests)."""
 
-    def __init__(self, registry: ModelRegistry, kind: str, weights: EventWeights) -> None:
+    def __init__(self, bundle: ModelBundle) -> None:
+        self.bundle: ModelBundle | None = bundle
+
+    @property
+    def version(self) -> str | None:
+        """The bundle's version, if it was published."""
+        return self.bundle.version if self.bundle is not None else None
+
+
+class BundleSource:
+    """One kind of model of the current bundle as a source.
+
+    ``content`` blends with the content weight; ``als``, ``ease`` and ``itemknn``
+    with the collaborative weight.
+    """
+
+    def __init__(
+        self, registry: ModelRegistry | FixedModels, kind: str, weights: EventWeights
+    ) -> None:
         self.registry = registry
         self.name = kind
         self.kind = "content" if kind == "content" else "collaborative"
         self._type_weights = type_weight_table(weights)
+        self._per_star, self._neutral = weights.rating_per_star, weights.rating_neutral
         self._reason = "similar to items you liked" if kind == "content" else "matches your taste"
 
     def candidates(self, profile: UserProfile | None, seeds: list[str], n: int) -> SourceCandidates:
@@ -110,6 +129,8 @@ class BundleSource:
         for interaction in profile.recent:
             item = bundle.items.get(interaction.item_id)
             weight = float(self._type_weights[TYPE_CODE[interaction.type]])
+            if interaction.type == EventType.RATING and interaction.value is not None:
+                weight += self._per_star * (interaction.value - self._neutral)
             if item is not None and weight > 0:
                 weights[item] = weights.get(item, 0.0) + weight
         columns = np.fromiter(weights, dtype=np.int32, count=len(weights))
@@ -118,9 +139,13 @@ class BundleSource:
         return sp.csr_matrix((values, (np.zeros(len(columns), np.int32), columns)), shape=shape)
 
 
-def model_sources(registry: ModelRegistry, weights: EventWeights) -> Sequence[CandidateSource]:
-    """The sources of the current bundle's ALS and content models."""
-    return [BundleSource(registry, kind, weights) for kind in ("als", "content")]
+def model_sources(
+    registry: ModelRegistry | FixedModels, weights: EventWeights
+) -> Sequence[CandidateSource]:
+    """A source for each model kind the current bundle holds."""
+    bundle = registry.bundle
+    kinds = bundle.models() if bundle is not None else {}
+    return [BundleSource(registry, kind, weights) for kind in kinds]
 
 
 def _empty() -> SourceCandidates:

@@ -114,17 +114,18 @@ class Recommender:
         seeds = self._seeds(profile, context_item)
         pool = self.settings.candidates_per_source
         scores = _Scores.empty()
-        scores.add(
-            "cooccurrence", self.settings.weight_collaborative, self._cooccurrence(seeds, pool)
-        )
+        cooccurrence_weight = self._weight("cooccurrence", "collaborative")
+        scores.add("cooccurrence", cooccurrence_weight, self._cooccurrence(seeds, pool))
         for source in self._sources():
-            weight = self._weight(source.kind)
+            weight = self._weight(source.name, source.kind)
             scores.add(
                 source.name, weight, source.candidates(profile, [s for s, _, _ in seeds], pool)
             )
         popular_pool = min(pool, 5 * k + len(profile.seen) if profile else 5 * k)
         scores.add(
-            "popularity", self.settings.weight_popularity, self._popular(popular_pool, category)
+            "popularity",
+            self._weight("popularity", "popularity"),
+            self._popular(popular_pool, category),
         )
         self._boost_session(scores, profile)
         banned = set(exclude)
@@ -153,13 +154,15 @@ class Recommender:
         (neighbors,) = self.state.neighbors([item_id], pool)
         scores.add(
             "cooccurrence",
-            self.settings.weight_collaborative,
+            self._weight("cooccurrence", "collaborative"),
             SourceCandidates(
                 neighbors, [f"often together with {self._title(item_id)}"] * len(neighbors)
             ),
         )
         for source in self._sources():
-            scores.add(source.name, self._weight(source.kind), source.similar(item_id, pool))
+            scores.add(
+                source.name, self._weight(source.name, source.kind), source.similar(item_id, pool)
+            )
         items = self._finish(scores, k, {item_id}, None)
         return Recommendation(None, items, uuid.uuid4().hex, model_version=self._model_version())
 
@@ -177,7 +180,9 @@ class Recommender:
 
     # -- candidate sources ----------------------------------------------------
 
-    def _weight(self, kind: str) -> float:
+    def _weight(self, source: str, kind: str) -> float:
+        if source in self.settings.source_weights:
+            return self.settings.source_weights[source]
         return {
             "collaborative": self.settings.weight_collaborative,
             "content": self.settings.weight_content,

@@ -32,6 +32,7 @@ class Interaction:
     item_id: str
     type: str
     timestamp: int
+    value: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

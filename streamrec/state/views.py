@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from streamrec.events import EVENT_TYPES, TYPE_CODE, EventType
+from streamrec.processing.profiles import decode_entry
 from streamrec.state.base import Interaction, ItemStats, Session, UserProfile
 
 if TYPE_CHECKING:
@@ -17,10 +18,7 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` largest scores, best first (ties by lower index)."""
     if k <= 0 or len(scores) == 0:
         return np.empty(0, dtype=np.intp)
-    if k < len(scores):
-        part = np.argpartition(-scores, k - 1)[:k]
-    else:
-        part = np.arange(len(scores))
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
     return part[np.lexsort((part, -scores[part]))]
 
 
@@ -41,9 +39,12 @@ def profile_of(state: MemoryState, user_id: str, row: int) -> UserProfile | None
     ring_types = _ring(p.ring_type[row], ring_pos, ring_len)
     ring_seconds = _ring(p.ring_seconds[row], ring_pos, ring_len)
     recent = [
-        Interaction(item, EVENT_TYPES[t].value, s * 1000)
-        for item, t, s in zip(
-            names(ring_items), ring_types.tolist(), ring_seconds.tolist(), strict=True
+        Interaction(item, EVENT_TYPES[code].value, s * 1000, value)
+        for item, (code, value), s in zip(
+            names(ring_items),
+            map(decode_entry, ring_types.tolist()),
+            ring_seconds.tolist(),
+            strict=True,
         )
     ]
     seen = _ring(p.seen[row], int(p.seen_pos[row]), int(p.seen_len[row]))
