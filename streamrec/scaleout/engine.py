@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Collection
 from typing import Any
 
+from streamrec.adapters import models_directory
 from streamrec.config import Settings
 from streamrec.engine import Engine
 from streamrec.errors import BackendUnavailable, ConfigError
 from streamrec.events import EventBatch
 from streamrec.log.kafka import KafkaEventLog
+from streamrec.models.store import ModelStore
+from streamrec.recommend.model_sources import ModelRegistry
 from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.types import Recommendation
 from streamrec.state.base import Ranking
@@ -28,29 +30,37 @@ from streamrec.state.redis_fallback import FallbackState, degradation_watch
 READ_TIMEOUT_S = 0.5
 
 
-def _flagged(build: Any) -> Any:
-    def wrapper(*args: Any, **kwargs: Any) -> Recommendation:
-        with degradation_watch() as degraded:
-            found: Recommendation = build(*args, **kwargs)
-        return dataclasses.replace(found, fallback=True) if degraded() else found
+class FlaggedRecommender:
+    """Wraps a recommender so that answers built from a degraded state read say
+    ``fallback: true``."""
 
-    return wrapper
+    def __init__(self, inner: Recommender) -> None:
+        self.inner = inner
 
-
-class FlaggedRecommender(Recommender):
-    """A recommender whose answers say ``fallback`` when a state read degraded."""
+    def _flag(self, found: Recommendation, degraded: bool) -> Recommendation:
+        return dataclasses.replace(found, fallback=True) if degraded else found
 
     def recommend(self, user_id: str, k: int, **options: Any) -> Recommendation:
         """See :meth:`Recommender.recommend`."""
-        return _flagged(super().recommend)(user_id, k, **options)  # type: ignore[no-any-return]
+        with degradation_watch() as degraded:
+            found = self.inner.recommend(user_id, k, **options)
+        return self._flag(found, degraded())
 
     def similar(self, item_id: str, k: int) -> Recommendation:
         """See :meth:`Recommender.similar`."""
-        return _flagged(super().similar)(item_id, k)  # type: ignore[no-any-return]
+        with degradation_watch() as degraded:
+            found = self.inner.similar(item_id, k)
+        return self._flag(found, degraded())
 
     def ranked(self, ranking: Ranking, k: int, category: str | None = None) -> Recommendation:
         """See :meth:`Recommender.ranked`."""
-        return _flagged(super().ranked)(ranking, k, category)  # type: ignore[no-any-return]
+        with degradation_watch() as degraded:
+            found = self.inner.ranked(ranking, k, category)
+        return self._flag(found, degraded())
+
+    def model_version(self) -> str | None:
+        """See :meth:`Recommender.model_version`."""
+        return self.inner.model_version()
 
 
 class ScaleoutEngine(Engine):
@@ -59,12 +69,18 @@ class ScaleoutEngine(Engine):
     Use :func:`build_scaleout_engine`.
     """
 
-    def __init__(self, settings: Settings, state: RedisState, log: KafkaEventLog) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        state: RedisState,
+        log: KafkaEventLog,
+        models: ModelRegistry | None = None,
+    ) -> None:
         self.redis = state
         self.kafka = log
         self.fallback = FallbackState(state)
-        super().__init__(settings, self.fallback, log)  # type: ignore[arg-type]
-        self.recommender = FlaggedRecommender(self.fallback, self.fallback, settings.recommend)
+        super().__init__(settings, self.fallback, log, models=models)  # type: ignore[arg-type]
+        self.recommender = FlaggedRecommender(self.recommender)  # type: ignore[assignment]
 
     def ingest(self, batch: EventBatch, wait: bool = False) -> EventBatch:
         """Append to Kafka; with ``wait``, return once the workers applied the events.
@@ -95,12 +111,6 @@ class ScaleoutEngine(Engine):
             time.sleep(0.02)
         return False
 
-    def recommend(
-        self, user_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
-    ) -> Recommendation:
-        """The user's top ``k`` (``fallback`` set while Redis is unreachable)."""
-        return self.recommender.recommend(user_id, k, exclude=exclude, **options)
-
     def lag(self) -> int:
         """Events in the log not yet applied (-1 while Kafka or Redis is unreachable)."""
         try:
@@ -112,22 +122,28 @@ class ScaleoutEngine(Engine):
         """Nothing to do: Redis holds the state."""
 
     def close(self) -> None:
-        """Release the log and the Redis connections."""
-        self.kafka.close()
+        """Stop model watching, release the log and the Redis connections."""
+        super().close()
         self.redis.close()
 
 
 def build_scaleout_engine(settings: Settings) -> Engine:
     """The engine of an API replica for ``settings.log.url`` and ``settings.state.url``.
 
-    Raises
-    ------
-    ConfigError
-        Unless the log is ``kafka://…`` and the state ``redis://…``.
-    BackendUnavailable
-        If Kafka or Redis cannot be reached at start.
+    Models come from the model store under ``settings.data_dir`` (shared storage when
+    there are several replicas), watched for new versions as in the embedded engine.
+
+        Raises
+        ------
+        ConfigError
+            Unless the log is ``kafka://…`` and the state ``redis://…``.
+        BackendUnavailable
+            If Kafka or Redis cannot be reached at start.
     """
     if not settings.log.url.startswith("kafka://"):
         raise ConfigError(f"a scale-out API needs a kafka:// log, not {settings.log.url!r}")
     state = RedisState.connect(settings, timeout_s=READ_TIMEOUT_S)
-    return ScaleoutEngine(settings, state, KafkaEventLog.connect(settings.log.url))
+    event_log = KafkaEventLog.connect(settings.log.url)
+    models = ModelRegistry(ModelStore(models_directory(settings.data_dir)))
+    models.start()
+    return ScaleoutEngine(settings, state, event_log, models)
