@@ -8,9 +8,10 @@ Three paths over the same batches, side by side in one run:
   it (log append, the stream processor applies the events behind it);
 - ``HTTP POST /v1/events`` — batches over real HTTP to a server process.
 
-The same number of concurrent writers feed each path. The clock stops when the last
-batch, sent after all others were acknowledged, returns with ``wait`` (it is applied,
-and so is everything logged before it).
+The same number of concurrent writers feed each path. The clock stops once every
+batch is acknowledged (durable) and the lag is zero (every event applied): the
+processor has caught up with the log's end (engine), or ``GET /readyz`` reports
+``"lag": 0`` (HTTP).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ import httpx
 from streamrec.bench.common import BenchResult, Sizes, median_rows
 from streamrec.bench.server import serving
 from streamrec.bench.workloads import (
+    SETTLE_TIMEOUT_S,
     compile_fold,
     movielens_batches,
+    settle,
     shop,
     synthetic_batches,
     wire_body,
@@ -44,12 +47,18 @@ from streamrec.state.base import CatalogItem
 WRITERS = 4
 
 
-def _send_all(send: Callable[[int, bool], object], n_batches: int) -> float:
-    """Send batches ``0..n-2`` concurrently, then the last with ``wait``; seconds taken."""
+#: Pause between two ``/readyz`` lag polls.
+LAG_POLL_S = 0.002
+
+
+def _timed(
+    send: Callable[[int], object], n_batches: int, until_applied: Callable[[], None]
+) -> float:
+    """Seconds to send every batch through ``WRITERS`` threads, then ``until_applied``."""
     started = time.perf_counter()
     with ThreadPoolExecutor(WRITERS) as pool:
-        list(pool.map(lambda i: send(i, False), range(n_batches - 1)))
-    send(n_batches - 1, True)
+        list(pool.map(send, range(n_batches)))
+    until_applied()
     return time.perf_counter() - started
 
 
@@ -57,7 +66,7 @@ def log_append_seconds(batches: Sequence[EventBatch], directory: Path) -> float:
     """Seconds to append every batch durably to a fresh embedded log."""
     log = EmbeddedEventLog.open(directory, LogSettings())
     try:
-        return _send_all(lambda i, _wait: log.append(batches[i]), len(batches))
+        return _timed(lambda i: log.append(batches[i]), len(batches), lambda: None)
     finally:
         log.close()
 
@@ -67,9 +76,10 @@ def engine_ingest_seconds(
 ) -> float:
     """Seconds for :meth:`Engine.ingest` to make every batch durable and applied."""
     engine = Engine.open(Settings(data_dir=data_dir))
+
     try:
         engine.upsert_items(catalog)
-        return _send_all(lambda i, wait: engine.ingest(batches[i], wait=wait), len(batches))
+        return _timed(lambda i: engine.ingest(batches[i]), len(batches), lambda: settle(engine))
     finally:
         engine.close()
 
@@ -77,7 +87,7 @@ def engine_ingest_seconds(
 def http_ingest_seconds(
     bodies: Sequence[bytes], catalog: Sequence[CatalogItem], data_dir: Path, log_path: Path
 ) -> float:
-    """Seconds for a server to accept every body durably and apply it (last ``wait``)."""
+    """Seconds for a server to accept every body durably and report a lag of zero."""
     headers = {"content-type": "application/json"}
     with serving(data_dir, log_path) as url, httpx.Client(base_url=url, timeout=120) as client:
         items = [dataclasses.asdict(i) for i in catalog]
@@ -86,13 +96,17 @@ def http_ingest_seconds(
                 "/v1/items", json={"items": items[start : start + 5_000]}
             ).raise_for_status()
 
-        def send(i: int, wait: bool) -> None:
-            params = {"wait": "true"} if wait else {}
-            client.post(
-                "/v1/events", content=bodies[i], params=params, headers=headers
-            ).raise_for_status()
+        def send(i: int) -> None:
+            client.post("/v1/events", content=bodies[i], headers=headers).raise_for_status()
 
-        return _send_all(send, len(bodies))
+        def until_lag_zero() -> None:
+            deadline = time.monotonic() + SETTLE_TIMEOUT_S
+            while client.get("/readyz").json()["lag"] > 0:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the server still lags after {SETTLE_TIMEOUT_S:.0f} s")
+                time.sleep(LAG_POLL_S)
+
+        return _timed(send, len(bodies), until_lag_zero)
 
 
 def _measure(
@@ -145,7 +159,5 @@ def run(sizes: Sizes, work_dir: Path, movielens: Path | None) -> BenchResult:
             result.add(**row)
     else:
         result.notes.append("MovieLens skipped: no --movielens folder given")
-    result.notes.append(
-        "counted when durable and applied: the last batch is sent with wait after all others"
-    )
+    result.notes.append("counted when every batch is durable and the lag is zero")
     return result

@@ -19,7 +19,7 @@ import numpy as np
 
 from streamrec.bench.common import BenchResult, Row, Sizes, percentiles_ms, rss_bytes
 from streamrec.bench.memory import state_figures
-from streamrec.bench.workloads import compile_fold, shop
+from streamrec.bench.workloads import compile_fold, settle, shop
 from streamrec.config import Settings
 from streamrec.engine import Engine
 
@@ -51,8 +51,9 @@ def measure_steps(sizes: Sizes, data_dir: Path) -> list[Row]:
         stream = source.events(sizes.scale_events * sizes.scale_steps, batch)
         for step in range(1, sizes.scale_steps + 1):
             started = time.perf_counter()
-            for n in range(0, sizes.scale_events, batch):
-                engine.ingest(next(stream), wait=n + batch >= sizes.scale_events)
+            for _ in range(0, sizes.scale_events, batch):
+                engine.ingest(next(stream))
+            settle(engine)
             seconds = time.perf_counter() - started
             users = [u for u in engine.state.users.to_list() if u is not None]
             latency = percentiles_ms(_recommend_latencies(engine, users, rng))

@@ -27,6 +27,24 @@ def shop(n_users: int, n_items: int, *, uniform_users: bool = False) -> Syntheti
     return SyntheticShop(n_users, n_items, n_categories, seed=SEED, activity_sigma=sigma)
 
 
+#: Longest wait for a processor to catch up with its log.
+SETTLE_TIMEOUT_S = 600.0
+
+
+def settle(engine: Engine) -> None:
+    """Return once the engine's state has applied everything in its log.
+
+    Raises
+    ------
+    TimeoutError
+        If the processor does not catch up within :data:`SETTLE_TIMEOUT_S`.
+    """
+    processor, log = engine.processor, engine.log
+    ends = {} if log is None else log.end_positions()
+    if processor is not None and not processor.wait_for(ends, SETTLE_TIMEOUT_S):
+        raise TimeoutError(f"the processor did not catch up in {SETTLE_TIMEOUT_S:.0f} s")
+
+
 def compile_fold() -> None:
     """Fold a few events once, so that compiling the fold never lands in a measurement."""
     Engine.in_memory().apply(next(shop(100, 50).events(1_000, 1_000)))
@@ -85,7 +103,8 @@ def warm_data_dir(
         engine.upsert_items(source.catalog())
         for batch in source.events(max_events + follow_up_events, batch_size):
             if ingested < max_events and len(engine.state.users) < n_users:
-                engine.ingest(batch, wait=True)
+                engine.ingest(batch)
+                settle(engine)  # the next batch is chosen on the applied user count
                 ingested += len(batch)
                 continue
             rest.append(batch)
