@@ -111,6 +111,9 @@ class EngineAlgorithm:
         Items to load into the engine before any event.
     name
         The name in reports (a configuration may be given its own).
+    batch_models
+        Also train the ``models.kinds`` batch models on the training events and
+        serve them as candidate sources beside the streaming state (a hybrid).
     """
 
     def __init__(
@@ -119,17 +122,25 @@ class EngineAlgorithm:
         overrides: Mapping[str, Mapping[str, Any]],
         catalog: Sequence[CatalogItem] = (),
         name: str = "streamrec",
+        batch_models: bool = False,
     ) -> None:
         self.name = name
         self.settings = with_overrides(settings, overrides)
         self.catalog = list(catalog)
+        self.batch_models = batch_models
         self.engine: Engine | None = None
 
     def fit(self, train: EventBatch) -> None:
-        """A fresh engine with the catalog, fed every event of ``train`` in order."""
+        """A fresh engine with the catalog (and models trained on ``train``), fed ``train``."""
         from streamrec.engine import Engine
+        from streamrec.models.trainer import train_models
 
-        self.engine = Engine.in_memory(self.settings)
+        bundle = (
+            train_models([train], self.catalog, self.settings.models, weights=self.settings.weights)
+            if self.batch_models
+            else None
+        )
+        self.engine = Engine.in_memory(self.settings, bundle)
         if self.catalog:
             self.engine.upsert_items(self.catalog)
         self.learn(train)

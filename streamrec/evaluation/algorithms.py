@@ -101,6 +101,14 @@ def _engine(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
     return EngineAlgorithm(context.settings, params, context.catalog)
 
 
+def _hybrid(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
+    from streamrec.evaluation.adapters import EngineAlgorithm
+
+    return EngineAlgorithm(
+        context.settings, params, context.catalog, name="streamrec-hybrid", batch_models=True
+    )
+
+
 ALGORITHMS: dict[str, Factory] = {
     "popularity": _popularity,
     "cooccurrence": _cooccurrence,
@@ -108,6 +116,7 @@ ALGORITHMS: dict[str, Factory] = {
     "ease": _model("ease"),
     "als": _model("als"),
     "streamrec": _engine,
+    "streamrec-hybrid": _hybrid,
 }
 
 
