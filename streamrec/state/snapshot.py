@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -39,7 +40,7 @@ def save_snapshot(state: MemoryState, path: Path) -> None:
             "landmark_ms": state.landmark_ms,
             "clock_ms": state.clock_ms,
         }
-        arrays = {
+        arrays: dict[str, Any] = {
             f"profile.{k}": v.copy()
             for k, v in state.profiles.to_arrays(state.users.capacity).items()
         }
