@@ -133,12 +133,12 @@ def build_scaleout_engine(settings: Settings) -> Engine:
     Models come from the model store under ``settings.data_dir`` (shared storage when
     there are several replicas), watched for new versions as in the embedded engine.
 
-        Raises
-        ------
-        ConfigError
-            Unless the log is ``kafka://…`` and the state ``redis://…``.
-        BackendUnavailable
-            If Kafka or Redis cannot be reached at start.
+    Raises
+    ------
+    ConfigError
+        Unless the log is ``kafka://…`` and the state ``redis://…``.
+    BackendUnavailable
+        If Kafka or Redis cannot be reached at start.
     """
     if not settings.log.url.startswith("kafka://"):
         raise ConfigError(f"a scale-out API needs a kafka:// log, not {settings.log.url!r}")
