@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import scipy.linalg  # noqa: F401  (loads scipy's BLAS before the controller scans)
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 

@@ -94,3 +94,22 @@ def test_rows_for_and_user_items_from() -> None:
     assert fresh.shape == (2, 3)
     assert fresh.toarray().tolist() == [[0, 0, 3], [0, 4, 0]]
     assert matrix.user_items_from([]).shape == (0, 3)
+
+
+def test_als_after_itemknn_in_a_fresh_process_warns_nothing() -> None:
+    """BLAS is pinned to one thread whatever model ran first (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, scipy.sparse as sp\n"
+        "from streamrec.models.itemknn import ItemKNNModel\n"
+        "from streamrec.models.als import ALSModel\n"
+        "m = sp.random(200, 100, density=0.05, format='csr', random_state=0, dtype=np.float32)\n"
+        "ItemKNNModel().fit(m).recommend(m[:5], 5)\n"
+        "ALSModel(factors=8, iterations=2).fit(m)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
