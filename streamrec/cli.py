@@ -67,7 +67,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from streamrec.scaleout.engine import build_scaleout_engine
 
         app = create_app(settings, engine_factory=build_scaleout_engine)
-    uvicorn.run(app, host=settings.serving.host, port=settings.serving.port, log_level="info")
+    uvicorn.run(
+        app,
+        host=settings.serving.host,
+        port=settings.serving.port,
+        log_level="info",
+        access_log=args.access_log,
+    )
     return 0
 
 
@@ -126,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(serve)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(handler=cmd_serve)
 
     ingest = commands.add_parser("ingest", help="load events from a file")
