@@ -131,6 +131,18 @@ def _rehash(old_keys, old_values, new_keys, new_values, new_chain, head, row_len
         row_len[s] += 1
 
 
+def neighbor_scores(
+    weights: np.ndarray, own_mass: float, neighbor_mass: np.ndarray, damping: float
+) -> np.ndarray:
+    """Read-time normalization of one row: ``C(i, j) / (m_i ** 0.5 * m_j ** damping)``.
+
+    ``m`` is each item's co-occurrence mass; damping 0.5 is cosine, 0 ranks a row by
+    conditional probability (the seed system's ``P(j | i)``).
+    """
+    denominator = np.sqrt(max(own_mass, 1e-300)) * np.maximum(neighbor_mass, 1e-300) ** damping
+    return weights / denominator  # type: ignore[no-any-return]
+
+
 class CooccurrenceIndex:
     """Weighted, bounded item-item co-occurrence over dense item ids.
 

@@ -16,7 +16,7 @@ import numpy as np
 from streamrec.config import Settings
 from streamrec.events import EventBatch
 from streamrec.ids import IdMap
-from streamrec.processing.cooccurrence import CooccurrenceIndex
+from streamrec.processing.cooccurrence import CooccurrenceIndex, neighbor_scores
 from streamrec.processing.decay import Decays
 from streamrec.processing.fold import fold_batch, unapplied
 from streamrec.processing.items import ItemTable
@@ -140,11 +140,6 @@ class MemoryState:
         with self.lock:
             return [self._neighbors(self.items.get(item_id), k) for item_id in item_ids]
 
-    def neighbor_rows(self, items: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """:meth:`neighbors` over dense ids, returning dense ids (the fast path)."""
-        with self.lock:
-            return [self._neighbor_row(int(i), k) for i in items.tolist()]
-
     def _neighbor_row(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         ids, weights = self.cooccurrence.row(item)
         if len(ids) == 0:
@@ -154,9 +149,7 @@ class MemoryState:
         ids, weights = ids[keep], weights[keep]
         mass = table.cooccurrence_mass
         damping = self.settings.cooccurrence.popularity_damping
-        scores = weights / (
-            np.sqrt(max(mass[item], 1e-300)) * np.maximum(mass[ids], 1e-300) ** damping
-        )
+        scores = neighbor_scores(weights, mass[item], mass[ids], damping)
         order = top_k(scores, k)
         return ids[order], scores[order]
 

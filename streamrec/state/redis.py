@@ -28,7 +28,7 @@ import orjson
 from streamrec.config import Settings
 from streamrec.events import EventBatch
 from streamrec.ids import IdMap
-from streamrec.processing.cooccurrence import CooccurrenceIndex
+from streamrec.processing.cooccurrence import CooccurrenceIndex, neighbor_scores
 from streamrec.processing.decay import Decays
 from streamrec.processing.fold import unapplied
 from streamrec.processing.items import ItemTable
@@ -348,15 +348,11 @@ class RedisState:
                 where = np.searchsorted(every, members)
                 keep = available[where]
                 members, weights, where = members[keep], weights[keep], where[keep]
-                scores = self._normalize(weights, own, mass[where])
+                damping = self.settings.cooccurrence.popularity_damping
+                scores = neighbor_scores(weights, own, mass[where], damping)
                 order = top_k(scores, k)
                 result.append(ScoredItems(self.ids.names(members[order]), scores[order]))
             return result
-
-    def _normalize(self, weights: np.ndarray, own: float, mass: np.ndarray) -> np.ndarray:
-        """Neighbour scores as :meth:`MemoryState._neighbor_row` computes them."""
-        damping = self.settings.cooccurrence.popularity_damping
-        return weights / (np.sqrt(max(own, 1e-300)) * np.maximum(mass, 1e-300) ** damping)  # type: ignore[no-any-return]
 
     def _neighbor_meta(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not len(ids):
