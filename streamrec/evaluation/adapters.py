@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from streamrec.config import EventWeights, Settings
 from streamrec.evaluation.baselines import exclusion_matrix
+from streamrec.evaluation.model_cache import ModelCache
 from streamrec.events import EventBatch
 from streamrec.models.base import Recommender
 from streamrec.models.matrix import InteractionMatrix
@@ -114,6 +115,9 @@ class EngineAlgorithm:
     batch_models
         Also train the ``models.kinds`` batch models on the training events and
         serve them as candidate sources beside the streaming state (a hybrid).
+    models
+        Where trained bundles are shared with other configurations; a private
+        cache when omitted.
     """
 
     def __init__(
@@ -123,22 +127,21 @@ class EngineAlgorithm:
         catalog: Sequence[CatalogItem] = (),
         name: str = "streamrec",
         batch_models: bool = False,
+        models: ModelCache | None = None,
     ) -> None:
         self.name = name
         self.settings = with_overrides(settings, overrides)
         self.catalog = list(catalog)
         self.batch_models = batch_models
+        self.models = ModelCache(capacity=1) if models is None else models
         self.engine: Engine | None = None
 
     def fit(self, train: EventBatch) -> None:
         """A fresh engine with the catalog (and models trained on ``train``), fed ``train``."""
         from streamrec.engine import Engine
-        from streamrec.models.trainer import train_models
 
         bundle = (
-            train_models([train], self.catalog, self.settings.models, weights=self.settings.weights)
-            if self.batch_models
-            else None
+            self.models.bundle(train, self.catalog, self.settings) if self.batch_models else None
         )
         self.engine = Engine.in_memory(self.settings, bundle)
         if self.catalog:

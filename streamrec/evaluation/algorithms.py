@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from streamrec.config import Settings
 from streamrec.errors import InvalidInput
+from streamrec.evaluation.model_cache import ModelCache
 from streamrec.events import EventBatch
 from streamrec.state.base import CatalogItem
 
@@ -58,11 +59,14 @@ class AlgorithmContext:
         Item metadata (content-aware algorithms use categories and tags).
     settings
         The base settings (event weights, engine configuration).
+    models
+        Trained bundles shared by the hybrid configurations built from this context.
     """
 
     threshold: float = 4.0
     catalog: Sequence[CatalogItem] = ()
     settings: Settings = field(default_factory=Settings)
+    models: ModelCache = field(default_factory=ModelCache)
 
 
 Factory = Callable[[AlgorithmContext, Mapping[str, Any]], Algorithm]
@@ -105,7 +109,12 @@ def _hybrid(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
     from streamrec.evaluation.adapters import EngineAlgorithm
 
     return EngineAlgorithm(
-        context.settings, params, context.catalog, name="streamrec-hybrid", batch_models=True
+        context.settings,
+        params,
+        context.catalog,
+        name="streamrec-hybrid",
+        batch_models=True,
+        models=context.models,
     )
 
 
