@@ -54,13 +54,37 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", help="history URL (default: embedded)")
 
 
+def _non_negative(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text} is negative")
+        return value
+
+    return parse
+
+
+def _serve_settings(args: argparse.Namespace) -> Settings:
+    """The settings with the ``serve`` retrain options applied over them."""
+    settings = _settings(args)
+    schedule = {
+        "retrain_every_events": 0 if args.no_retrain else args.retrain_every_events,
+        "retrain_every_s": 0 if args.no_retrain else args.retrain_every_s,
+    }
+    chosen = {name: value for name, value in schedule.items() if value is not None}
+    if not chosen:
+        return settings
+    models = settings.models.model_copy(update=chosen)
+    return settings.model_copy(update={"models": models})
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the HTTP API until interrupted."""
+    """Run the HTTP API until interrupted (retraining on the models' schedule)."""
     import uvicorn
 
     from streamrec.serving.app import create_app
 
-    settings = _settings(args)
+    settings = _serve_settings(args)
     if settings.state.url == "memory":
         app = create_app(settings)
     else:  # stateless replica: events to the log, reads from the shared state
@@ -133,6 +157,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--retrain-every-events",
+        type=_non_negative(int),
+        metavar="N",
+        help="retrain after N applied events (0: never by count)",
+    )
+    serve.add_argument(
+        "--retrain-every-s",
+        type=_non_negative(float),
+        metavar="S",
+        help="retrain after S seconds with new events (0: never by time)",
+    )
+    serve.add_argument(
+        "--no-retrain", action="store_true", help="no scheduled retraining (streamrec train only)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     ingest = commands.add_parser("ingest", help="load events from a file")

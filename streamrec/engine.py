@@ -32,6 +32,7 @@ from streamrec.errors import ConfigError
 from streamrec.events import EventBatch
 from streamrec.log.base import EventLog
 from streamrec.models.bundle import ModelBundle
+from streamrec.models.schedule import Baseline, RetrainScheduler
 from streamrec.models.store import ModelStore
 from streamrec.processing.runner import StreamProcessor
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
@@ -97,6 +98,7 @@ class Engine:
             model_version=(lambda: models.version) if models else lambda: None,
         )
         self.processor: StreamProcessor | None = None
+        self.retrain: RetrainScheduler | None = None
         self._since_snapshot = 0
         self._last_snapshot = time.monotonic()
 
@@ -146,6 +148,32 @@ class Engine:
         engine.processor.start()
         return engine
 
+    def start_retraining(self) -> RetrainScheduler | None:
+        """Retrain on the ``models.retrain_every_*`` schedule while this engine runs.
+
+        Only the embedded topology retrains by itself: its process owns the log, so
+        exactly one trainer runs per history. Scale-out API replicas return
+        ``None`` (schedule ``streamrec train`` next to the workers instead), as does
+        a schedule with both thresholds at 0. The scheduler stops with :meth:`close`.
+        """
+        schedule = self.settings.models
+        enabled = schedule.retrain_every_events > 0 or schedule.retrain_every_s > 0
+        registry = self.models
+        if not enabled or self.processor is None or not isinstance(registry, ModelRegistry):
+            return None
+        from streamrec.training import train_from_history  # it imports this module
+
+        bundle = registry.bundle
+        self.retrain = RetrainScheduler(
+            self.settings,
+            train_from_history,
+            self.applied_events,
+            Baseline.of(bundle.manifest if bundle else None, self.applied_events()),
+            on_published=lambda version: registry.refresh(),
+        )
+        self.retrain.start()
+        return self.retrain
+
     # -- events ---------------------------------------------------------------
 
     def apply(self, batch: EventBatch) -> None:
@@ -185,6 +213,10 @@ class Engine:
 
     # -- lifecycle ------------------------------------------------------------
 
+    def applied_events(self) -> int:
+        """How many log events the state has applied (its summed log positions)."""
+        return sum(self.state.positions().values())
+
     def lag(self) -> int:
         """Events durable in the log but not yet applied."""
         if self.log is None:
@@ -207,7 +239,9 @@ class Engine:
             self.state.expire(self.state.clock_ms)
 
     def close(self) -> None:
-        """Stop processing and model watching, snapshot, release the log."""
+        """Stop retraining, processing and model watching, snapshot, release the log."""
+        if self.retrain is not None:
+            self.retrain.stop()
         if isinstance(self.models, ModelRegistry):
             self.models.stop()
         if self.processor is not None:

@@ -75,7 +75,14 @@ class AnnSettings(_Section):
 
 
 class ModelSettings(_Section):
-    """Which models to train, their hyper-parameters, and when to retrain."""
+    """Which models to train, their hyper-parameters, and when to retrain.
+
+    A server on the embedded topology retrains in a separate process (see
+    :mod:`streamrec.models.schedule`) once ``retrain_every_events`` events were
+    applied since the last training started, or ``retrain_every_s`` seconds passed
+    and at least one event arrived. 0 turns a trigger off; both 0 turn the schedule
+    off (``streamrec train`` still publishes on demand).
+    """
 
     kinds: tuple[ModelKind, ...] = ("als", "itemknn", "content")
     als: ALSSettings = ALSSettings()
@@ -83,6 +90,6 @@ class ModelSettings(_Section):
     ease: EASESettings = EASESettings()
     content: ContentSettings = ContentSettings()
     ann: AnnSettings = AnnSettings()
-    retrain_every_events: int = Field(default=1_000_000, ge=1)
-    retrain_every_s: float = Field(default=86_400.0, gt=0)
+    retrain_every_events: int = Field(default=1_000_000, ge=0)
+    retrain_every_s: float = Field(default=86_400.0, ge=0)
     keep_versions: int = Field(default=5, ge=1)

@@ -9,7 +9,7 @@ threadpool via plain ``def`` routes.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -24,12 +24,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamrec import __version__
 from streamrec.config import Settings
 from streamrec.engine import Engine
 from streamrec.events import MAX_ID_LENGTH, Event, EventBatch, decode_events
+from streamrec.models.schedule import RetrainStatus
 from streamrec.recommend.types import Recommendation
 from streamrec.serving.errors import error_response, install_error_handlers
 from streamrec.serving.schemas import (
@@ -59,6 +62,38 @@ class Metrics:
             ["route"],
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0),
+        )
+
+
+class RetrainMetrics(Collector):
+    """The retrain scheduler's state, read at each scrape (nothing when it is off)."""
+
+    def __init__(self, status: Callable[[], RetrainStatus | None]) -> None:
+        self.status = status
+
+    def collect(self) -> Iterator[Metric]:
+        """Gauges and counters of the current :class:`RetrainStatus`."""
+        status = self.status()
+        if status is None:
+            return
+        yield GaugeMetricFamily(
+            "streamrec_retrain_running", "1 while a training runs", value=int(status.running)
+        )
+        yield GaugeMetricFamily(
+            "streamrec_retrain_events_since",
+            "Events applied since the last training started",
+            value=status.events_since,
+        )
+        yield GaugeMetricFamily(
+            "streamrec_retrain_seconds_since",
+            "Seconds since the last training started",
+            value=status.seconds_since,
+        )
+        yield CounterMetricFamily(
+            "streamrec_retrain_runs", "Trainings started by the schedule", value=status.runs
+        )
+        yield CounterMetricFamily(
+            "streamrec_retrain_failures", "Scheduled trainings that failed", value=status.failures
         )
 
 
@@ -121,6 +156,13 @@ def _out(rec: Recommendation) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+def _retrain_status(app: FastAPI) -> RetrainStatus | None:
+    """The engine's retrain schedule state (``None`` before start-up or when off)."""
+    engine: Engine | None = getattr(app.state, "engine", None)
+    scheduler = engine.retrain if engine is not None else None
+    return scheduler.status() if scheduler is not None else None
+
+
 def _document_event_schema(app: FastAPI) -> None:
     """Publish the Event schema that the raw-body events route refers to."""
     build = app.openapi
@@ -147,6 +189,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = engine_factory(settings)
         try:
+            app.state.engine.start_retraining()
             yield
         finally:
             app.state.engine.close()
@@ -158,6 +201,7 @@ def create_app(
         lifespan=lifespan,
     )
     metrics = Metrics()
+    metrics.registry.register(RetrainMetrics(lambda: _retrain_status(app)))
     install_error_handlers(app)
     _document_event_schema(app)
 
@@ -273,6 +317,7 @@ def create_app(
             "model_version": current.recommender.model_version(),
             "lag": current.lag(),
             "processor_error": processor.last_error if processor else None,
+            "retrain": retrain.as_dict() if (retrain := _retrain_status(app)) else None,
         }
         if processor is not None and processor.last_error is not None:
             body["status"] = "degraded"
