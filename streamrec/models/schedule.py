@@ -328,6 +328,7 @@ class RetrainScheduler:
 def _train_in_child(train: TrainFunction, settings: Settings, results: Connection) -> None:
     """The training process: yield the CPU to serving, train, report the outcome."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
+    signal.signal(signal.SIGTERM, _exit)  # unwinding releases the semaphores of libraries
     os.nice(TRAINER_NICENESS)
     try:
         version = train(settings)
@@ -335,6 +336,10 @@ def _train_in_child(train: TrainFunction, settings: Settings, results: Connectio
         results.send(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
         raise SystemExit(1) from None
     results.send(("succeeded", version))
+
+
+def _exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _report(results: Connection) -> tuple[str, ...] | None:
