@@ -6,9 +6,17 @@ its forward-decayed weight to the pair with every item of that window, in both
 directions. :func:`cooccurrence_pairs` is the pure step (events + each user's recent
 window -> weighted pairs); :class:`CooccurrenceIndex` accumulates pairs in an
 open-addressing hash table whose entries are also chained per source item, so a row
-(an item's neighbours) is read without scanning the table. Rows are kept bounded:
-past twice ``max_neighbors`` entries a row is pruned to its ``max_neighbors``
-heaviest.
+(an item's neighbours) is read without scanning the table.
+
+Rows are kept bounded: past twice ``max_neighbors`` entries a row is pruned to at most
+``max_neighbors`` entries, those heavier than the heaviest entry that does not fit.
+Entries tied with that one (within a relative :data:`PRUNE_TIE`, below which two
+stores' floating-point sums of the same weights may disagree) go with it, so what
+survives depends on the weights alone, never on ids or insertion order: the memory
+and Redis states prune a row alike (the Redis item script applies the same rule).
+Pruning drops information, so a pruned row depends on when the prune ran: states fed
+the same events in other batches (or partitions interleaved otherwise) keep the
+same rows only while no row has passed twice ``max_neighbors``.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ EMPTY = np.int64(-1)
 DELETED = np.int64(-2)
 _MIN_CAPACITY = 1024
 _MAX_LOAD = 0.7
+#: Relative weight difference under which two entries tie at a prune.
+PRUNE_TIE = 1e-9
 
 
 @numba.njit(cache=True)
@@ -84,18 +94,15 @@ def _prune_row(keys, values, chain, head, row_len, item, keep):  # type: ignore[
     ids, weights = _row(keys, values, chain, head, item)
     if weights.shape[0] <= keep:
         return 0
-    order = np.argsort(-weights, kind="mergesort")
-    threshold = weights[order[keep - 1]]
-    ties_allowed = keep - np.sum(weights > threshold)
+    # the heaviest entry that does not fit, and every entry tied with it, goes
+    limit = np.sort(weights)[weights.shape[0] - keep - 1] * (1.0 + PRUNE_TIE)
     kept = 0
     removed = 0
     prev = np.int64(-1)
     slot = head[item]
     while slot >= 0:
         nxt = chain[slot]
-        if values[slot] > threshold or (values[slot] == threshold and ties_allowed > 0):
-            if values[slot] == threshold:
-                ties_allowed -= 1
+        if values[slot] > limit:
             kept += 1
             prev = slot
         else:
@@ -149,8 +156,8 @@ class CooccurrenceIndex:
     Parameters
     ----------
     max_neighbors
-        Rows are pruned back to this many heaviest entries once they hold twice as
-        many.
+        Rows are pruned back to at most this many heaviest entries once they hold
+        twice as many (ties at the cut are dropped, see the module docstring).
     """
 
     def __init__(self, max_neighbors: int, n_items: int = 0) -> None:

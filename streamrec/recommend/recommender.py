@@ -6,7 +6,9 @@ sources (ALS, content), and trending/popular items. Stage two normalizes each
 source's scores to [0, 1], blends them with the configured weights plus a boost for
 the category of the user's current session, removes seen, disliked, carted,
 excluded and unavailable items, and keeps for every item the reason of its largest
-contribution and the per-source breakdown.
+contribution and the per-source breakdown. Lists are in the order of
+:mod:`streamrec.processing.order` (score, then item id), like every state read, so
+states holding the same events give the same lists.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from streamrec.config import RecommendSettings
 from streamrec.events import EventType
+from streamrec.processing.order import best_first
 from streamrec.processing.weights import UNPAIRED_TYPES
 from streamrec.recommend.types import (
     CandidateSource,
@@ -251,11 +254,12 @@ class Recommender:
     def _finish(
         self, scores: _Scores, k: int, banned: set[str], category: str | None
     ) -> list[RecommendedItem]:
-        ranked = sorted(
-            (item for item in scores.total if item not in banned),
-            key=lambda item: (-scores.total[item], item),
+        candidates = [item for item in scores.total if item not in banned]
+        totals = np.array([scores.total[item] for item in candidates])
+        first = best_first(
+            totals, max(4 * k, k + len(banned)), lambda rows: [candidates[r] for r in rows.tolist()]
         )
-        window = ranked[: max(4 * k, k + len(banned))]
+        window = [candidates[r] for r in first.tolist()]
         allowed = self.catalog.available(window)
         metas = self.catalog.get(window) if category is not None else [None] * len(window)
         items: list[RecommendedItem] = []

@@ -20,9 +20,10 @@ from streamrec.processing.cooccurrence import CooccurrenceIndex, neighbor_scores
 from streamrec.processing.decay import Decays
 from streamrec.processing.fold import fold_batch, unapplied
 from streamrec.processing.items import ItemTable
+from streamrec.processing.order import best_first
 from streamrec.processing.profiles import ProfileTable
 from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
-from streamrec.state.views import item_stats_of, profile_of, top_k
+from streamrec.state.views import item_stats_of, profile_of
 
 
 class MemoryState:
@@ -132,7 +133,8 @@ class MemoryState:
             return profile_of(self, user_id, row)
 
     def neighbors(self, item_ids: Sequence[str], k: int) -> list[ScoredItems]:
-        """Each item's ``k`` strongest co-occurring available items.
+        """Each item's ``k`` strongest co-occurring available items, in the order of
+        :mod:`streamrec.processing.order`.
 
         Scores are ``C(i, j) / (m_i ** 0.5 * m_j ** damping)`` with ``m`` each item's
         co-occurrence mass: damping 0.5 is cosine, 0 ranks by conditional probability.
@@ -150,7 +152,7 @@ class MemoryState:
         mass = table.cooccurrence_mass
         damping = self.settings.cooccurrence.popularity_damping
         scores = neighbor_scores(weights, mass[item], mass[ids], damping)
-        order = top_k(scores, k)
+        order = best_first(scores, k, lambda rows: self.items.names(ids[rows]))
         return ids[order], scores[order]
 
     def _neighbors(self, item: int | None, k: int) -> ScoredItems:
@@ -183,7 +185,7 @@ class MemoryState:
         return (short_rate - long_rate) / (long_rate + prior)  # type: ignore[no-any-return]
 
     def top_items(self, ranking: Ranking, k: int, category: str | None = None) -> ScoredItems:
-        """The ``k`` best available items by ``ranking``."""
+        """The ``k`` best available items by ``ranking`` (ties by item id)."""
         with self.lock:
             ids, scores = self.top_rows(ranking, k, category)
             return ScoredItems(self.items.names(ids), scores)
@@ -204,7 +206,7 @@ class MemoryState:
                 code = self.categories.get(category)
                 eligible &= table.category[:n] == (-2 if code is None else code)
             ids = np.flatnonzero(eligible).astype(np.int32)
-            order = top_k(scores[ids], k)
+            order = best_first(scores[ids], k, lambda rows: self.items.names(ids[rows]))
             if len(self._rankings) > 1024:
                 self._rankings.clear()
             self._rankings[(ranking, k, category)] = (self._version, ids[order], scores[ids][order])

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from streamrec.processing.cooccurrence import CooccurrenceIndex, neighbor_scores
 from streamrec.processing.decay import Decays
 from streamrec.processing.fold import unapplied
 from streamrec.processing.items import ItemTable
+from streamrec.processing.order import best_first
 from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
 from streamrec.state.memory import MemoryState
 from streamrec.state.redis_apply import (
@@ -56,7 +57,7 @@ from streamrec.state.redis_keys import (
     redis_errors,
 )
 from streamrec.state.redis_reads import RankingReader, item_table_of
-from streamrec.state.views import item_stats_of, profile_of, top_k
+from streamrec.state.views import item_stats_of, profile_of
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +320,8 @@ class RedisState:
             return profile_of(as_memory_state(view), user_id, 0)
 
     def neighbors(self, item_ids: Sequence[str], k: int) -> list[ScoredItems]:
-        """Each item's ``k`` strongest co-occurring available items (cosine)."""
+        """Each item's ``k`` strongest co-occurring available items, in the order of
+        :mod:`streamrec.processing.order`."""
         if not item_ids:
             return []
         with redis_errors("neighbour read"):
@@ -350,9 +352,13 @@ class RedisState:
                 members, weights, where = members[keep], weights[keep], where[keep]
                 damping = self.settings.cooccurrence.popularity_damping
                 scores = neighbor_scores(weights, own, mass[where], damping)
-                order = top_k(scores, k)
+                order = best_first(scores, k, self._namer(members))
                 result.append(ScoredItems(self.ids.names(members[order]), scores[order]))
             return result
+
+    def _namer(self, ids: np.ndarray) -> Callable[[np.ndarray], list[str]]:
+        """The names of ``ids`` at given positions."""
+        return lambda rows: self.ids.names(ids[rows])
 
     def _neighbor_meta(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not len(ids):

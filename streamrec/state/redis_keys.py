@@ -24,6 +24,7 @@ import redis
 import redis.cluster
 
 from streamrec.errors import BackendUnavailable, ConfigError
+from streamrec.processing.cooccurrence import PRUNE_TIE
 
 Client = redis.Redis | redis.cluster.RedisCluster
 
@@ -161,7 +162,9 @@ end
 #: offset, neighbour cap, #float fields, #int fields, then (field, delta) pairs, then
 #: optionally the neighbour deltas packed as little-endian (int32 id, float64 weight)
 #: records. Float fields are added in double precision and stored with 17 digits
-#: (HINCRBYFLOAT would round through a fixed-point string).
+#: (HINCRBYFLOAT would round through a fixed-point string). A row past twice the cap
+#: is pruned as :class:`~streamrec.processing.cooccurrence.CooccurrenceIndex` prunes:
+#: the heaviest entry that does not fit goes, with every entry tied with it.
 ITEM_APPLY = (
     _GUARD
     + """
@@ -185,11 +188,13 @@ if pairs and #pairs > 0 then
     redis.call('ZINCRBY', KEYS[2], weight, member)
   end
   if redis.call('ZCARD', KEYS[2]) > 2 * cap then
-    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(cap + 1))
+    local cut = redis.call('ZRANGE', KEYS[2], -(cap + 1), -(cap + 1), 'WITHSCORES')
+    local limit = tonumber(cut[2]) * (1 + PRUNE_TIE)
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.17g', limit))
   end
 end
 return 1
-"""
+""".replace("PRUNE_TIE", repr(PRUNE_TIE))
 )
 
 #: Ranking deltas. KEYS = marks hash, popular, short, long, mass, then per-category

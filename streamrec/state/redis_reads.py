@@ -11,6 +11,9 @@ total ``L`` (every event decays slower in the long window), so with rates
 ``s = S / h_s``, ``l = L / h_l`` and ``r = h_s / h_l`` we have ``l >= r s`` and the
 trending score ``(s - l) / (l + p)`` is at most ``s (1 - r) / (r s + p)``, which
 grows with ``s``: the first short rate of the next page bounds every later item.
+
+Both rankings are cut in the order of :mod:`streamrec.processing.order` (score, then
+item id), so a walk goes on while a later item could still tie the ``k``-th.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ import numpy as np
 from streamrec.events import N_TYPES
 from streamrec.ids import IdMap
 from streamrec.processing.items import ItemTable
+from streamrec.processing.order import best_first, settled
 from streamrec.state.base import Ranking, ScoredItems
 from streamrec.state.memory import MemoryState
 from streamrec.state.redis_apply import as_memory_state
-from streamrec.state.views import top_k
 
 if TYPE_CHECKING:
     from streamrec.state.redis import RedisState
@@ -80,27 +83,27 @@ class RankingReader:
         return np.array([int(m) for m, _ in got], np.int64), np.array([s for _, s in got])
 
     def _popular(self, k: int, code: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Reverse-range pages of available items until the ``k``-th is settled (no
+        later item can tie it), then the order of :mod:`streamrec.processing.order`."""
         keys = self.state.keys
         key = keys.popular if code is None else keys.popular_in(code)
         size = max(2 * k, 64)
-        ids: list[np.ndarray] = []
-        scores: list[np.ndarray] = []
-        found = 0
+        ids = np.empty(0, np.int64)
+        scores = np.empty(0)
         start = 0
-        while found < k:
+        while True:
             members, values = self._page(key, start, size)
             if not len(members):
                 break
             off = np.asarray(
                 self.state.client.smismember(keys.unavailable, members.tolist()), np.bool_
             )
-            ids.append(members[~off])
-            scores.append(values[~off])
-            found += int((~off).sum())
+            ids = np.concatenate([ids, members[~off]])
+            scores = np.concatenate([scores, values[~off]])
             start += size
-        if not ids:
-            return np.empty(0, np.int64), np.empty(0)
-        return np.concatenate(ids)[:k], np.concatenate(scores)[:k]
+            if settled(scores, k, float(values[-1])):
+                break
+        return self._first(ids, scores, k)
 
     def _trending(self, k: int, code: int | None) -> tuple[np.ndarray, np.ndarray]:
         state = self.state
@@ -111,8 +114,8 @@ class RankingReader:
         prior = state.settings.recommend.trending_prior / long_decay.half_life_ms
         ratio = short_decay.half_life_ms / long_decay.half_life_ms
         size = max(4 * k, 1000)
-        best_ids = np.empty(0, np.int64)
-        best = np.empty(0)
+        ids = np.empty(0, np.int64)
+        scores = np.empty(0)
         start = 0
         while True:
             members, shorts = self._page(keys.short, start, size)
@@ -127,20 +130,23 @@ class RankingReader:
             table.trend_short[:] = shorts
             table.trend_long[:] = [v or 0.0 for v in longs]
             view = state.view(IdMap([str(m) for m in members.tolist()]), table, landmark, clock)
-            scores = MemoryState.ranking_scores(as_memory_state(view), Ranking.TRENDING)
+            found = MemoryState.ranking_scores(as_memory_state(view), Ranking.TRENDING)
             eligible = ~np.asarray(off, np.bool_)
             if code is not None:
                 eligible &= np.array([c is not None and int(c) == code for c in categories])
-            best_ids = np.concatenate([best_ids, members[eligible]])
-            best = np.concatenate([best, scores[eligible]])
-            keep = top_k(best, k)
-            best_ids, best = best_ids[keep], best[keep]
+            ids = np.concatenate([ids, members[eligible]])
+            scores = np.concatenate([scores, found[eligible]])
             start += size
             rate = float(short_decay.value_at(shorts[-1], landmark or 0, clock))
             rate /= short_decay.half_life_ms
-            if len(best) >= k and rate * (1 - ratio) / (ratio * rate + prior) <= best[-1]:
+            if settled(scores, k, rate * (1 - ratio) / (ratio * rate + prior)):
                 break
-        return best_ids, best
+        return self._first(ids, scores, k)
+
+    def _first(self, ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``k`` of the read items in the order (score, then item id)."""
+        order = best_first(scores, k, lambda rows: self.state.ids.names(ids[rows]))
+        return ids[order], scores[order]
 
     def move_category(self, pipe: Any, item: int, previous: int, code: int) -> None:
         """Queue moving ``item``'s popularity from one category ranking to another."""

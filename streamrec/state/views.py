@@ -14,14 +14,6 @@ if TYPE_CHECKING:
     from streamrec.state.memory import MemoryState
 
 
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` largest scores, best first (ties by lower index)."""
-    if k <= 0 or len(scores) == 0:
-        return np.empty(0, dtype=np.intp)
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return part[np.lexsort((part, -scores[part]))]
-
-
 def _ring(values: np.ndarray, pos: int, length: int) -> np.ndarray:
     """Ring entries newest first."""
     width = values.shape[0]
