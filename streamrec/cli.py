@@ -1,4 +1,5 @@
-"""The ``streamrec`` command line: serve | ingest | demo | train | evaluate | bench | process."""
+"""The ``streamrec`` command line: serve | ingest | demo | train | evaluate | bench | process |
+rebase."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ PLUGGED_COMMANDS: tuple[tuple[str, str], ...] = (
     ("streamrec.evaluation.cli", "add_evaluate_parser"),
     ("streamrec.bench.cli", "add_bench_parser"),
     ("streamrec.scaleout.worker", "add_process_parser"),
+    ("streamrec.scaleout.landmark", "add_rebase_parser"),
 )
 
 
@@ -82,15 +84,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP API until interrupted (retraining on the models' schedule)."""
     import uvicorn
 
+    from streamrec.engine import engine_factory
     from streamrec.serving.app import create_app
 
     settings = _serve_settings(args)
-    if settings.state.url == "memory":
-        app = create_app(settings)
-    else:  # stateless replica: events to the log, reads from the shared state
-        from streamrec.scaleout.engine import build_scaleout_engine
-
-        app = create_app(settings, engine_factory=build_scaleout_engine)
+    app = create_app(settings, engine_factory=engine_factory(settings))
     uvicorn.run(
         app,
         host=settings.serving.host,

@@ -14,9 +14,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -38,12 +38,16 @@ from streamrec.processing.runner import StreamProcessor
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.types import Recommendation
-from streamrec.state.base import CatalogItem
+from streamrec.state.base import CatalogItem, ServingState
 from streamrec.state.memory import MemoryState
 from streamrec.state.snapshot import load_snapshot, save_snapshot
 
 log = logging.getLogger(__name__)
 CONSUMER_GROUP = "streamrec-state"
+
+#: The state an engine serves from: :class:`MemoryState` embedded, a Redis-backed
+#: state in a scale-out API replica.
+StateT = TypeVar("StateT", bound=ServingState)
 
 
 class CatalogJournal:
@@ -74,13 +78,20 @@ class CatalogJournal:
             os.fsync(handle.fileno())
 
 
-class Engine:
-    """A running streamrec: state, catalog, optional log and processor, recommender."""
+class Engine(Generic[StateT]):
+    """A running streamrec: state, catalog, optional log and processor, recommender.
+
+    Typed on its state: the embedded constructors give an ``Engine[MemoryState]``,
+    :mod:`streamrec.scaleout.engine` an engine over Redis.
+    """
+
+    #: Builds the recommender over the state (a subclass may wrap its answers).
+    recommender_class: type[Recommender] = Recommender
 
     def __init__(
         self,
         settings: Settings,
-        state: MemoryState,
+        state: StateT,
         log: EventLog | None = None,
         journal: CatalogJournal | None = None,
         models: ModelRegistry | FixedModels | None = None,
@@ -90,7 +101,7 @@ class Engine:
         self.log = log
         self.journal = journal
         self.models = models
-        self.recommender = Recommender(
+        self.recommender = self.recommender_class(
             state,
             state,
             settings.recommend,
@@ -104,20 +115,20 @@ class Engine:
 
     # -- construction ---------------------------------------------------------
 
-    @classmethod
+    @staticmethod
     def in_memory(
-        cls, settings: Settings | None = None, models: ModelBundle | None = None
-    ) -> Engine:
+        settings: Settings | None = None, models: ModelBundle | None = None
+    ) -> Engine[MemoryState]:
         """An engine with no files: :meth:`apply` updates the state synchronously.
 
         ``models``, when given, are its batch-model candidate sources.
         """
         settings = settings or Settings()
         fixed = FixedModels(models) if models is not None else None
-        return cls(settings, MemoryState(settings), models=fixed)
+        return Engine(settings, MemoryState(settings), models=fixed)
 
-    @classmethod
-    def open(cls, settings: Settings) -> Engine:
+    @staticmethod
+    def open(settings: Settings) -> Engine[MemoryState]:
         """The durable engine of ``settings``: load the snapshot, replay the log tail.
 
         Raises
@@ -139,7 +150,7 @@ class Engine:
             event_log = log_class.connect(settings.log.url)
         models = ModelRegistry(ModelStore(models_directory(data_dir)))
         models.start()
-        engine = cls(settings, state, event_log, journal, models)
+        engine = Engine(settings, state, event_log, journal, models)
         consumer = event_log.consumer(CONSUMER_GROUP)
         consumer.seek(state.positions() or {0: 0})
         engine.processor = StreamProcessor(
@@ -225,8 +236,8 @@ class Engine:
         return sum(end - applied.get(p, 0) for p, end in self.log.end_positions().items())
 
     def snapshot(self) -> None:
-        """Write the state snapshot now (embedded engines)."""
-        if self.log is not None:
+        """Write the state snapshot now (embedded engines: a log and a memory state)."""
+        if self.log is not None and isinstance(self.state, MemoryState):
             save_snapshot(self.state, snapshot_path(self.settings.data_dir))
             self._since_snapshot = 0
             self._last_snapshot = time.monotonic()
@@ -236,7 +247,8 @@ class Engine:
         due = time.monotonic() - self._last_snapshot >= self.settings.state.snapshot_interval_s
         if self._since_snapshot >= self.settings.state.snapshot_every_events or due:
             self.snapshot()
-            self.state.expire(self.state.clock_ms)
+            if isinstance(self.state, MemoryState):
+                self.state.expire(self.state.clock_ms)
 
     def close(self) -> None:
         """Stop retraining, processing and model watching, snapshot, release the log."""
@@ -249,3 +261,25 @@ class Engine:
         if self.log is not None:
             self.snapshot()
             self.log.close()
+
+
+def engine_factory(settings: Settings) -> Callable[[Settings], Engine[Any]]:
+    """How ``streamrec serve`` opens the engine of ``settings``.
+
+    The state URL picks the topology: ``memory`` is the embedded engine
+    (:meth:`Engine.open`), any other a stateless scale-out API replica over Kafka and
+    Redis (:func:`streamrec.scaleout.engine.build_scaleout_engine`), whose URLs are
+    checked here, before the server starts.
+
+    Raises
+    ------
+    ConfigError
+        For a scale-out topology without a Kafka log and a Redis state.
+    """
+    if settings.state.url == "memory":
+        return Engine.open
+    from streamrec.scaleout.engine import build_scaleout_engine
+    from streamrec.scaleout.topology import require_scaleout
+
+    require_scaleout(settings)
+    return build_scaleout_engine

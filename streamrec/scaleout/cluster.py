@@ -1,5 +1,8 @@
 """A whole scale-out topology on one machine: N processor and M API processes.
 
+Workers run ``streamrec process`` and API replicas ``streamrec serve`` with the
+Kafka log and Redis state URLs.
+
 The servers themselves (Kafka, Redis, PostgreSQL) are given by URL; for a local
 try-out start them with :mod:`streamrec.testing` or ``deploy/compose.yaml``.
 
@@ -60,8 +63,9 @@ class LocalCluster:
         self.down()
 
 
-def _role(role: str, urls: list[str], log_path: Path | None) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "streamrec.scaleout", role, *urls]
+def _streamrec(arguments: list[str], log_path: Path | None) -> subprocess.Popen[bytes]:
+    """Start ``streamrec <arguments>`` in this interpreter."""
+    argv = [sys.executable, "-m", "streamrec", *arguments]
     if log_path is None:
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     with log_path.open("ab") as output:  # the child keeps its own descriptor
@@ -72,7 +76,8 @@ def start_worker(
     log_url: str, state_url: str, log_path: Path | None = None, group: str = CONSUMER_GROUP
 ) -> subprocess.Popen[bytes]:
     """Start one processor process."""
-    return _role("process", ["--log", log_url, "--state", state_url, "--group", group], log_path)
+    urls = ["--log", log_url, "--state", state_url]
+    return _streamrec(["process", *urls, "--group", group], log_path)
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -127,8 +132,9 @@ def cluster_up(
         for i in range(n_api):
             port = free_port()
             where = None if log_dir is None else log_dir / f"api-{i}.log"
-            urls = ["--log", log_url, "--state", state_url, *history, "--port", str(port)]
-            cluster.apis.append(_role("api", urls, where))
+            urls = ["--log", log_url, "--state", state_url, *history]
+            serve = ["serve", *urls, "--host", "127.0.0.1", "--port", str(port)]
+            cluster.apis.append(_streamrec(serve, where))
             cluster.api_urls.append(f"http://127.0.0.1:{port}")
         for url, process in zip(cluster.api_urls, cluster.apis, strict=True):
             _wait_ready(url, process, ready_timeout_s)

@@ -15,7 +15,7 @@ from typing import Any
 from streamrec.adapters import models_directory
 from streamrec.config import Settings
 from streamrec.engine import Engine
-from streamrec.errors import BackendUnavailable, ConfigError
+from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
 from streamrec.log.kafka import KafkaEventLog
 from streamrec.models.store import ModelStore
@@ -30,44 +30,41 @@ from streamrec.state.redis_fallback import FallbackState, degradation_watch
 READ_TIMEOUT_S = 0.5
 
 
-class FlaggedRecommender:
-    """Wraps a recommender so that answers built from a degraded state read say
+class FlaggedRecommender(Recommender):
+    """A recommender whose answers built from a degraded state read say
     ``fallback: true``."""
-
-    def __init__(self, inner: Recommender) -> None:
-        self.inner = inner
-
-    def _flag(self, found: Recommendation, degraded: bool) -> Recommendation:
-        return dataclasses.replace(found, fallback=True) if degraded else found
 
     def recommend(self, user_id: str, k: int, **options: Any) -> Recommendation:
         """See :meth:`Recommender.recommend`."""
         with degradation_watch() as degraded:
-            found = self.inner.recommend(user_id, k, **options)
-        return self._flag(found, degraded())
+            found = super().recommend(user_id, k, **options)
+        return _flagged(found, degraded())
 
     def similar(self, item_id: str, k: int) -> Recommendation:
         """See :meth:`Recommender.similar`."""
         with degradation_watch() as degraded:
-            found = self.inner.similar(item_id, k)
-        return self._flag(found, degraded())
+            found = super().similar(item_id, k)
+        return _flagged(found, degraded())
 
     def ranked(self, ranking: Ranking, k: int, category: str | None = None) -> Recommendation:
         """See :meth:`Recommender.ranked`."""
         with degradation_watch() as degraded:
-            found = self.inner.ranked(ranking, k, category)
-        return self._flag(found, degraded())
-
-    def model_version(self) -> str | None:
-        """See :meth:`Recommender.model_version`."""
-        return self.inner.model_version()
+            found = super().ranked(ranking, k, category)
+        return _flagged(found, degraded())
 
 
-class ScaleoutEngine(Engine):
-    """An :class:`Engine` whose log is Kafka and whose state is Redis.
+def _flagged(found: Recommendation, degraded: bool) -> Recommendation:
+    return dataclasses.replace(found, fallback=True) if degraded else found
+
+
+class ScaleoutEngine(Engine[FallbackState]):
+    """An :class:`Engine` whose log is Kafka and whose state is Redis (read through
+    :class:`FallbackState`).
 
     Use :func:`build_scaleout_engine`.
     """
+
+    recommender_class = FlaggedRecommender
 
     def __init__(
         self,
@@ -78,9 +75,7 @@ class ScaleoutEngine(Engine):
     ) -> None:
         self.redis = state
         self.kafka = log
-        self.fallback = FallbackState(state)
-        super().__init__(settings, self.fallback, log, models=models)  # type: ignore[arg-type]
-        self.recommender = FlaggedRecommender(self.recommender)  # type: ignore[assignment]
+        super().__init__(settings, FallbackState(state), log, models=models)
 
     def ingest(self, batch: EventBatch, wait: bool = False) -> EventBatch:
         """Append to Kafka; with ``wait``, return once the workers applied the events.
@@ -118,30 +113,28 @@ class ScaleoutEngine(Engine):
         except BackendUnavailable:
             return -1
 
-    def snapshot(self) -> None:
-        """Nothing to do: Redis holds the state."""
-
     def close(self) -> None:
         """Stop model watching, release the log and the Redis connections."""
         super().close()
         self.redis.close()
 
 
-def build_scaleout_engine(settings: Settings) -> Engine:
+def build_scaleout_engine(settings: Settings) -> ScaleoutEngine:
     """The engine of an API replica for ``settings.log.url`` and ``settings.state.url``.
 
-    Models come from the model store under ``settings.data_dir`` (shared storage when
-    there are several replicas), watched for new versions as in the embedded engine.
+    ``streamrec serve`` builds it when the state URL is not ``memory`` (see
+    :func:`streamrec.engine.engine_factory`, which checks the URLs first). Models
+    come from the model store under ``settings.data_dir`` (shared storage when there
+    are several replicas), watched for new versions as in the embedded engine.
 
     Raises
     ------
     ConfigError
-        Unless the log is ``kafka://…`` and the state ``redis://…``.
+        For a log URL that is not ``kafka://…`` or a state URL that is not
+        ``redis://…``.
     BackendUnavailable
         If Kafka or Redis cannot be reached at start.
     """
-    if not settings.log.url.startswith("kafka://"):
-        raise ConfigError(f"a scale-out API needs a kafka:// log, not {settings.log.url!r}")
     state = RedisState.connect(settings, timeout_s=READ_TIMEOUT_S)
     event_log = KafkaEventLog.connect(settings.log.url)
     models = ModelRegistry(ModelStore(models_directory(settings.data_dir)))

@@ -24,10 +24,11 @@ import numpy as np
 
 from streamrec.config import ProcessorSettings, Settings, load_settings
 from streamrec.engine import CONSUMER_GROUP
-from streamrec.errors import ConfigError, StreamrecError
+from streamrec.errors import StreamrecError
 from streamrec.events import EventBatch
 from streamrec.log.kafka import KafkaEventLog
 from streamrec.log.kafka.consumer import KafkaLogConsumer
+from streamrec.scaleout.topology import require_scaleout
 from streamrec.state.base import OnlineState
 
 log = logging.getLogger(__name__)
@@ -171,16 +172,14 @@ def run_worker(settings: Settings, stop: threading.Event, group: str = CONSUMER_
     Raises
     ------
     ConfigError
-        Unless the log is ``kafka://…`` and the state ``redis://…``.
+        Unless the log is ``kafka://…`` and the state ``redis://…`` (see
+        :func:`~streamrec.scaleout.topology.require_scaleout`).
     BackendUnavailable
         If Kafka or Redis cannot be reached at start.
     """
     from streamrec.state.redis import RedisState
 
-    if not settings.log.url.startswith("kafka://"):
-        raise ConfigError(f"streamrec process needs --log kafka://…, not {settings.log.url!r}")
-    if not settings.state.url.startswith(("redis://", "rediss://")):
-        raise ConfigError(f"streamrec process needs --state redis://…, not {settings.state.url!r}")
+    require_scaleout(settings)
     event_log = KafkaEventLog.connect(settings.log.url)
     state = RedisState.connect(settings)
     worker = Worker(event_log, state, settings.processor, group)

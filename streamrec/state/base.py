@@ -148,3 +148,9 @@ class Catalog(Protocol):
     def available(self, item_ids: Sequence[str]) -> np.ndarray:
         """A boolean mask: may each item be recommended? Unknown items may."""
         ...
+
+
+@runtime_checkable
+class ServingState(OnlineState, Catalog, Protocol):
+    """An online state that is also the catalog, as every adapter is: what an engine
+    serves from."""

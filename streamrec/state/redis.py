@@ -182,7 +182,7 @@ class RedisState:
             self._rebase_warned = True
             log.warning(
                 "the decay landmark is far behind the events: stop the processors and run "
-                "`python -m streamrec.scaleout rebase --state …`"
+                "`streamrec rebase --state …`"
             )
         loaded = self._load(fresh)
         view, universe = fold_loaded(
