@@ -15,7 +15,9 @@ from typing import Any
 from streamrec.config import load_settings
 from streamrec.errors import InvalidInput
 from streamrec.evaluation.algorithms import ALGORITHMS
+from streamrec.evaluation.plots import ACCURACY
 from streamrec.evaluation.report import (
+    KS,
     MAIN_K,
     PROTOCOLS,
     AlgorithmSpec,
@@ -50,6 +52,19 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
         help='JSON parameters per algorithm entry, e.g. \'{"ease": {"l2": 300}, '
         '"streamrec:pop": {"recommend": {"weight_popularity": 0.2}}}\'',
     )
+    parser.add_argument(
+        "--tune",
+        default="{}",
+        help="JSON search space per algorithm entry, chosen on a validation split of the "
+        'training events before the test run, e.g. \'{"streamrec-hybrid": '
+        '{"recommend.weight_popularity": [0, 0.03], "models.ease.l2": [300, 500]}}\'',
+    )
+    parser.add_argument(
+        "--objective",
+        default=f"ndcg@{MAIN_K}",
+        choices=OBJECTIVES,
+        help="validation metric that --tune maximizes",
+    )
     parser.add_argument("--config", default=None, help="settings TOML file")
     parser.add_argument("--sample-size", type=int, default=2000, help="prequential queries")
     parser.add_argument("--retrain-every", type=int, default=None, help="prequential refit")
@@ -58,24 +73,50 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _specs(names: str, params: str) -> list[AlgorithmSpec]:
-    """Entries ``NAME`` or ``NAME:LABEL`` (several configurations of one algorithm)."""
+OBJECTIVES = tuple(f"{metric}@{k}" for metric in ACCURACY for k in KS)
+
+
+def _per_entry(option: str, text: str) -> dict[str, Any]:
+    """A JSON object keyed by algorithm entry, each value an object."""
     try:
-        per_entry = json.loads(params)
+        per_entry = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"--params is not valid JSON: {exc}") from None
-    if not isinstance(per_entry, dict):
-        raise InvalidInput("--params must be a JSON object keyed by algorithm entry")
+        raise InvalidInput(f"{option} is not valid JSON: {exc}") from None
+    if not isinstance(per_entry, dict) or not all(isinstance(v, dict) for v in per_entry.values()):
+        raise InvalidInput(f"{option} must be a JSON object of objects keyed by algorithm entry")
+    return per_entry
+
+
+def _search_problems(entry: str, space: dict[str, Any]) -> list[str]:
+    """What is wrong with one entry's search space (every problem)."""
+    if not space:
+        return [f"--tune {entry}: the search space is empty"]
+    return [
+        f"--tune {entry}.{key}: give a non-empty list of values to try"
+        for key, values in space.items()
+        if not isinstance(values, list) or not values
+    ]
+
+
+def _specs(names: str, params: str, search: str = "{}") -> list[AlgorithmSpec]:
+    """Entries ``NAME`` or ``NAME:LABEL`` (several configurations of one algorithm)."""
+    per_entry = _per_entry("--params", params)
+    spaces = _per_entry("--tune", search)
     entries = [n.strip() for n in names.split(",") if n.strip()]
     registry = {entry: entry.partition(":")[0] for entry in entries}
     unknown = sorted(e for e, name in registry.items() if name not in ALGORITHMS)
-    unknown += sorted(set(per_entry) - set(entries))
+    unknown += sorted((set(per_entry) | set(spaces)) - set(entries))
     if unknown:
         raise InvalidInput(f"unknown or unselected algorithms: {', '.join(unknown)}")
     if len(set(entries)) < len(entries):
         raise InvalidInput("each algorithm entry may appear once; label copies NAME:LABEL")
+    problems = [p for entry, space in spaces.items() for p in _search_problems(entry, space)]
+    if problems:
+        raise InvalidInput("; ".join(problems))
     return [
-        AlgorithmSpec(registry[e], dict(per_entry.get(e, {})), e if ":" in e else None)
+        AlgorithmSpec(
+            registry[e], dict(per_entry.get(e, {})), e if ":" in e else None, spaces.get(e, {})
+        )
         for e in entries
     ]
 
@@ -86,6 +127,8 @@ def _command_line(args: argparse.Namespace) -> str:
     words += ["--algorithms", args.algorithms, "--out", str(args.out)]
     if args.params != "{}":
         words += ["--params", args.params]
+    if args.tune != "{}":
+        words += ["--tune", args.tune, "--objective", args.objective]
     if args.config:
         words += ["--config", str(args.config)]
     if args.protocol == "prequential":
@@ -101,13 +144,14 @@ def evaluate_command(args: argparse.Namespace) -> int:
         report = run_evaluation(
             args.dataset,
             args.protocol,
-            _specs(args.algorithms, args.params),
+            _specs(args.algorithms, args.params, args.tune),
             args.out,
             progress=not args.no_progress,
             settings=load_settings(args.config),
             sample_size=args.sample_size,
             retrain_every=args.retrain_every,
             command=_command_line(args),
+            objective=args.objective,
         )
     except InvalidInput as exc:
         print(f"streamrec evaluate: {exc.message}", file=sys.stderr)

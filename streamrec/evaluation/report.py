@@ -31,6 +31,7 @@ from streamrec.evaluation.prequential import (
     run_prequential,
 )
 from streamrec.evaluation.splits import HoldoutSplit, leave_last_out_split, seed004_split
+from streamrec.evaluation.tuning import TuningResult, merged, nest, tune
 
 PROTOCOLS = ("seed-004", "leave-last-out", "prequential")
 KS = (1, 5, 10, 20)
@@ -39,11 +40,26 @@ MAIN_K = 10
 
 @dataclass(frozen=True)
 class AlgorithmSpec:
-    """An algorithm to evaluate: registry name, parameters, and its name in the report."""
+    """An algorithm to evaluate: registry name, parameters, and its name in the report.
+
+    ``search`` (dotted parameter names to the values to try) makes the run choose
+    those parameters first, on a validation split of the training events (see
+    :func:`~streamrec.evaluation.tuning.tune`); ``params`` are where every trial starts.
+    """
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
     label: str | None = None
+    search: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """The search that chose an entry's parameters, and how long it took."""
+
+    algorithm: str
+    result: TuningResult
+    seconds: float
 
 
 @dataclass
@@ -55,6 +71,7 @@ class Report:
     details: dict[str, Any]
     holdout: list[HoldoutResult] = field(default_factory=list)
     prequential: list[PrequentialResult] = field(default_factory=list)
+    tuning: list[Tuned] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
 
@@ -66,11 +83,23 @@ def _as_specs(algorithms: Sequence[str | AlgorithmSpec]) -> list[AlgorithmSpec]:
     return [a if isinstance(a, AlgorithmSpec) else AlgorithmSpec(a) for a in algorithms]
 
 
-def _build(spec: AlgorithmSpec, context: AlgorithmContext) -> Algorithm:
-    algorithm = build_algorithm(spec.name, context, spec.params)
+def _build(
+    spec: AlgorithmSpec, context: AlgorithmContext, params: dict[str, Any] | None = None
+) -> Algorithm:
+    algorithm = build_algorithm(spec.name, context, spec.params if params is None else params)
     if spec.label:
         algorithm.name = spec.label
     return algorithm
+
+
+def _tuned(
+    spec: AlgorithmSpec, split: HoldoutSplit, context: AlgorithmContext, objective: str
+) -> tuple[dict[str, Any], Tuned]:
+    """``spec``'s parameters with its search space's best values on the validation split."""
+    started = time.perf_counter()
+    result = tune(split, spec.name, context, spec.search, objective=objective, base=spec.params)
+    tuned = Tuned(spec.label or spec.name, result, time.perf_counter() - started)
+    return merged(spec.params, nest(result.best_params)), tuned
 
 
 def run_holdout(
@@ -79,13 +108,23 @@ def run_holdout(
     algorithms: Sequence[str | AlgorithmSpec],
     settings: Settings,
     progress: bool,
-) -> list[HoldoutResult]:
-    """Every algorithm on ``split``, with the dataset's categories for diversity."""
+    objective: str = f"ndcg@{MAIN_K}",
+) -> tuple[list[HoldoutResult], list[Tuned]]:
+    """Every algorithm on ``split``, with the dataset's categories for diversity.
+
+    Entries with a search space are tuned first (objective ``objective``); returns the
+    results and the searches.
+    """
     context = AlgorithmContext(split.threshold, dataset.catalog, settings)
     categories = {c.item_id: c.categories for c in dataset.catalog if c.categories}
     results = []
+    searches = []
     for spec in _as_specs(algorithms):
-        algorithm = _build(spec, context)
+        params = None
+        if spec.search:
+            params, tuned = _tuned(spec, split, context, objective)
+            searches.append(tuned)
+        algorithm = _build(spec, context, params)
         with _bar(len(split.users), algorithm.name, progress, "user") as bar:
             results.append(
                 evaluate_holdout(
@@ -97,7 +136,7 @@ def run_holdout(
                     on_progress=bar.update,
                 )
             )
-    return results
+    return results, searches
 
 
 def run_evaluation(
@@ -111,6 +150,7 @@ def run_evaluation(
     sample_size: int | None = 2000,
     retrain_every: int | None = None,
     command: str | None = None,
+    objective: str = f"ndcg@{MAIN_K}",
 ) -> Report:
     """Evaluate ``algorithms`` on a dataset under ``protocol`` and write the report.
 
@@ -134,9 +174,14 @@ def run_evaluation(
         Prequential queries and refit interval (see :func:`plan_prequential`).
     command
         The command line to quote in the report.
+    objective
+        The validation metric that entries with a search space maximize.
     """
     if protocol not in PROTOCOLS:
         raise InvalidInput(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    specs = _as_specs(algorithms)
+    if protocol == "prequential" and any(spec.search for spec in specs):
+        raise InvalidInput("tuning needs a holdout protocol (seed-004 or leave-last-out)")
     settings = settings or Settings()
     show = progress and sys.stderr.isatty()
     started = time.perf_counter()
@@ -154,7 +199,7 @@ def run_evaluation(
             retrain_every=plan.retrain_every,
         )
         context = AlgorithmContext(plan.threshold, dataset.catalog, settings)
-        for spec in _as_specs(algorithms):
+        for spec in specs:
             algorithm = _build(spec, context)
             for mode in MODES:
                 with _bar(len(plan.queries), f"{algorithm.name} {mode}", show, "query") as bar:
@@ -166,7 +211,9 @@ def run_evaluation(
         details.update(split.details)
         if len(split.users) > SIMILARITY_MAX_USERS:
             details["similarity"] = f"all pairs of a seeded sample of {SIMILARITY_MAX_USERS} users"
-        report.holdout = run_holdout(dataset, split, algorithms, settings, show)
+        report.holdout, report.tuning = run_holdout(
+            dataset, split, specs, settings, show, objective
+        )
     write_report(report, Path(out_dir), command)
     return report
 
@@ -253,6 +300,18 @@ def write_report(report: Report, out_dir: Path, command: str | None = None) -> N
         images.append(
             plots.metric_bars(names, values, f"metrics at {MAIN_K}", out_dir / "metrics_bars.png")
         )
+    for tuned in report.tuning:
+        result = tuned.result
+        lines += [
+            f"## Tuning {tuned.algorithm} on the validation split",
+            "",
+            f"Objective {result.objective}; best {result.best_score:.4f} with "
+            f"`{json.dumps(result.best_params)}`; {len(result.table)} trials in "
+            f"{tuned.seconds:.0f} s.",
+            "",
+            result.markdown(),
+            "",
+        ]
     if report.prequential:
         lines += ["## Prequential", "", prequential_table(report.prequential), ""]
         labels = [f"{r.algorithm} {r.mode}" for r in report.prequential]
@@ -298,5 +357,16 @@ def _results_json(report: Report) -> dict[str, Any]:
                 "seconds": r.seconds,
             }
             for r in report.prequential
+        ],
+        "tuning": [
+            {
+                "algorithm": t.algorithm,
+                "objective": t.result.objective,
+                "best_params": t.result.best_params,
+                "best_score": t.result.best_score,
+                "trials": len(t.result.table),
+                "seconds": t.seconds,
+            }
+            for t in report.tuning
         ],
     }

@@ -1,9 +1,10 @@
 """Hyper-parameter and blend-weight search on a validation split of the training data.
 
-The test split is never looked at: :func:`validation_split` applies the seed-004 rule
-again to the *training* events of a split, so each user's validation items are the
-last 20% of their training part (by timestamp, item), and the search fits on the
-rest. Candidates come from a grid, or a seeded random sample of it.
+The test split is never looked at: :func:`validation_split` applies the split's own
+rule again to its *training* events (for seed-004, each user's validation items are
+the last 20% of their training part by (timestamp, item); for leave-last-out, their
+last training event), and the search fits on the rest. Candidates come from a grid,
+or a seeded random sample of it.
 """
 
 from __future__ import annotations
@@ -17,12 +18,25 @@ import numpy as np
 
 from streamrec.evaluation.algorithms import AlgorithmContext, build_algorithm
 from streamrec.evaluation.holdout import evaluate_holdout
-from streamrec.evaluation.splits import HoldoutSplit, seed004_split
+from streamrec.evaluation.splits import HoldoutSplit, leave_last_out_split, seed004_split
 
 
 def validation_split(split: HoldoutSplit, **options: Any) -> HoldoutSplit:
-    """The seed-004 holdout of ``split.train`` (same threshold; ``options`` as there)."""
-    return seed004_split(split.train, threshold=split.threshold, **options)
+    """``split``'s protocol applied to ``split.train`` (same threshold; ``options`` as there)."""
+    make = leave_last_out_split if split.protocol == "leave-last-out" else seed004_split
+    return make(split.train, threshold=split.threshold, **options)
+
+
+def merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override``'s values, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in override.items():
+        current = out.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            out[key] = merged(current, value)
+        else:
+            out[key] = value
+    return out
 
 
 def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,6 +106,7 @@ def tune(
     objective: str = "ndcg@10",
     n_trials: int | None = None,
     seed: int = 0,
+    base: Mapping[str, Any] | None = None,
     on_trial: Callable[[dict[str, Any], float], None] | None = None,
 ) -> TuningResult:
     """Search ``space`` for the parameters of ``algorithm`` that maximize ``objective``.
@@ -112,13 +127,16 @@ def tune(
         The validation metric to maximize (any key of the holdout metrics).
     n_trials, seed
         Try a seeded random sample of ``n_trials`` combinations instead of all.
+    base
+        Nested parameters every trial starts from (a trial's values win).
     on_trial
         Called with each trial's parameters and objective value.
     """
     validation = validation_split(split)
     table = []
     for params in candidates(space, n_trials, seed):
-        result = evaluate_holdout(validation, build_algorithm(algorithm, context, nest(params)))
+        trial = merged(base or {}, nest(params))
+        result = evaluate_holdout(validation, build_algorithm(algorithm, context, trial))
         table.append((params, result.metrics))
         if on_trial is not None:
             on_trial(params, result.metrics[objective])

@@ -157,6 +157,86 @@ def test_tuning_never_sees_the_test_split(movielens: Path) -> None:
     assert result.markdown().count("\n") == 5
 
 
+def _evaluate_args(movielens: Path, out: Path, *options: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="streamrec")
+    add_evaluate_parser(parser.add_subparsers())
+    return parser.parse_args(
+        ["evaluate", "--dataset", str(movielens), "--out", str(out), "--no-progress", *options]
+    )
+
+
+def test_evaluate_tunes_on_validation_then_tests_the_choice(
+    movielens: Path, tmp_path: Path
+) -> None:
+    space = {"itemknn": {"neighbors": [2, 50], "shrink": [0.0, 10.0]}}
+    args = _evaluate_args(
+        movielens,
+        tmp_path,
+        "--algorithms",
+        "popularity,itemknn",
+        "--params",
+        '{"itemknn": {"confidence": "binary"}}',
+        "--tune",
+        json.dumps(space),
+        "--objective",
+        "precision@10",
+    )
+    assert args.handler(args) == 0
+    stored = json.loads((tmp_path / "results.json").read_text())
+    (tuning,) = stored["tuning"]
+    assert tuning["algorithm"] == "itemknn" and tuning["trials"] == 4
+    assert tuning["objective"] == "precision@10"
+    best = tuning["best_params"]
+    # The search ran on the validation split with the base parameters under every trial...
+    split = seed004_split(load_movielens(movielens).events)
+    context = AlgorithmContext(split.threshold)
+    again = tune(
+        split,
+        "itemknn",
+        context,
+        space["itemknn"],
+        objective="precision@10",
+        base={"confidence": "binary"},
+    )
+    assert (again.best_params, again.best_score) == (best, tuning["best_score"])
+    # ... and the test run used the chosen values over the base parameters.
+    chosen = run_evaluation(
+        movielens,
+        "seed-004",
+        [AlgorithmSpec("itemknn", {"confidence": "binary", **best})],
+        tmp_path / "direct",
+        progress=False,
+    )
+    tested = {r["algorithm"]: r["metrics"] for r in stored["holdout"]}["itemknn"]
+    assert tested == pytest.approx(chosen.holdout[0].metrics)
+    markdown = (tmp_path / "report.md").read_text()
+    assert "## Tuning itemknn on the validation split" in markdown
+    assert "--tune" in markdown
+
+
+def test_evaluate_lists_every_problem_of_a_search_space(
+    movielens: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space = '{"itemknn": {"neighbors": [], "shrink": 3}, "ease": {}}'
+    args = _evaluate_args(movielens, tmp_path, "--algorithms", "itemknn,ease", "--tune", space)
+    assert args.handler(args) == 2
+    error = capsys.readouterr().err
+    assert "itemknn.neighbors" in error and "itemknn.shrink" in error and "ease" in error
+    args = _evaluate_args(
+        movielens,
+        tmp_path,
+        "--protocol",
+        "prequential",
+        "--algorithms",
+        "itemknn",
+        "--tune",
+        '{"itemknn": {"neighbors": [5]}}',
+    )
+    assert args.handler(args) == 2
+    assert "holdout protocol" in capsys.readouterr().err
+    assert not (tmp_path / "report.md").exists()
+
+
 def test_candidates_are_seeded_and_nest_dotted_keys() -> None:
     space: dict[str, list[float]] = {"a": [1, 2, 3], "b": [0.1, 0.2]}
     assert len(candidates(space)) == 6
