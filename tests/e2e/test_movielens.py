@@ -11,6 +11,7 @@ from streamrec.config import Settings
 from streamrec.datasets import load_dataset
 from streamrec.engine import Engine
 from streamrec.evaluation.adapters import EngineAlgorithm
+from streamrec.evaluation.algorithms import AlgorithmContext, build_algorithm
 from streamrec.evaluation.baselines import PopularityAlgorithm
 from streamrec.evaluation.holdout import evaluate_holdout
 from streamrec.evaluation.splits import relevance_threshold, seed004_split
@@ -52,3 +53,33 @@ def test_cooccurrence_engine_beats_popularity_on_seed004(shared_data: Path) -> N
     popularity = evaluate_holdout(split, PopularityAlgorithm(relevance_threshold(dataset.events)))
     engine = evaluate_holdout(split, EngineAlgorithm(Settings(), MOVIELENS, dataset.catalog))
     assert engine.metrics["precision@10"] > popularity.metrics["precision@10"]
+
+
+#: The hybrid configuration `streamrec evaluate --tune` chose on the validation split
+#: of both MovieLens datasets (docs/evaluation.md).
+HYBRID = {
+    "decay": {**MOVIELENS["decay"], "affinity_half_life_s": 1e11},
+    "profile": {"recent_items": 1000, "seen_items": 0},
+    "cooccurrence": {"window": 10},
+    "models": {"kinds": ["ease"], "ease": {"l2": 300.0}},
+    "recommend": {
+        "session_category_boost": 0.0,
+        "source_weights": {"ease": 0.6, "cooccurrence": 0.4},
+        "weight_popularity": 0.0,
+        "recency_half_life_items": 3.0,
+    },
+}
+
+
+def test_hybrid_beats_ease_and_popularity_on_ml_100k(shared_data: Path) -> None:
+    dataset = load_dataset(shared_data / "ml-100k")
+    split = seed004_split(dataset.events)
+    context = AlgorithmContext(split.threshold, dataset.catalog)
+    results = {
+        name: evaluate_holdout(split, build_algorithm(name, context, params)).metrics
+        for name, params in [("popularity", {}), ("ease", {}), ("streamrec-hybrid", HYBRID)]
+    }
+    hybrid = results["streamrec-hybrid"]
+    for metric in ("precision@10", "ndcg@10"):
+        assert hybrid[metric] > results["ease"][metric]
+    assert hybrid["precision@10"] >= 1.3 * results["popularity"]["precision@10"]
