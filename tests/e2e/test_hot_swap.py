@@ -12,21 +12,12 @@ from streamrec.config import Settings
 from streamrec.datasets import SyntheticShop
 from streamrec.engine import Engine
 from streamrec.serving.app import create_app
-
-
-def _seed_history(data_dir: Path) -> None:
-    shop = SyntheticShop(n_users=300, n_items=120, n_categories=6, seed=3)
-    engine = Engine.open(Settings(data_dir=data_dir))
-    try:
-        engine.upsert_items(shop.catalog())
-        for batch in shop.events(20_000, chunk_size=5_000):
-            engine.ingest(batch, wait=True)
-    finally:
-        engine.close()
+from tests.history import fill_history
 
 
 def test_train_publish_and_hot_swap_under_concurrent_requests(tmp_path: Path) -> None:
-    _seed_history(tmp_path)
+    shop = SyntheticShop(n_users=300, n_items=120, n_categories=6, seed=3)
+    fill_history(tmp_path, shop, 20_000, chunk_size=5_000)
     assert main(["train", "--data-dir", str(tmp_path)]) == 0
     settings = Settings(data_dir=tmp_path)
     statuses: list[int] = []

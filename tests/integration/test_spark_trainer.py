@@ -16,11 +16,10 @@ import pytest
 import scipy.sparse as sp
 
 from streamrec.cli import main
-from streamrec.config import EventWeights, Settings, load_settings
+from streamrec.config import EventWeights, load_settings
 from streamrec.datasets import SyntheticShop
 from streamrec.datasets.base import Dataset
 from streamrec.datasets.movielens import load_movielens
-from streamrec.engine import Engine
 from streamrec.errors import ConfigError, InvalidInput
 from streamrec.evaluation.baselines import PopularityAlgorithm, exclusion_matrix
 from streamrec.evaluation.holdout import evaluate_holdout, score_lists
@@ -32,6 +31,7 @@ from streamrec.models.matrix import InteractionMatrix
 from streamrec.models.settings import ALSSettings, Confidence, ModelSettings, SparkSettings
 from streamrec.models.store import ModelStore
 from streamrec.models.weighting import apply_confidence
+from tests.history import fill_history
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -201,13 +201,7 @@ def test_cli_trains_with_spark_and_publishes_the_same_id_maps(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     shop = SyntheticShop(n_users=200, n_items=80, n_categories=4, seed=9)
-    engine = Engine.open(Settings(data_dir=tmp_path))
-    try:
-        engine.upsert_items(shop.catalog())
-        for batch in shop.events(6_000, chunk_size=2_000):
-            engine.ingest(batch, wait=True)
-    finally:
-        engine.close()
+    fill_history(tmp_path, shop, 6_000, chunk_size=2_000)
     store = ModelStore(tmp_path / "models")
     assert main(["train", "--data-dir", str(tmp_path)]) == 0
     single = store.load()

@@ -16,11 +16,11 @@ import pytest
 from streamrec.adapters import models_directory
 from streamrec.config import Settings, load_settings
 from streamrec.datasets import SyntheticShop
-from streamrec.engine import Engine
 from streamrec.models.schedule import Baseline, RetrainScheduler, retrain_due
 from streamrec.models.settings import ModelSettings
 from streamrec.models.store import ModelStore
 from streamrec.training import train_from_history
+from tests.history import fill_history
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "streamrec.example.toml"
 TRAINING_TIMEOUT_S = 120.0
@@ -47,12 +47,7 @@ def _settings(data_dir: Path, every_events: int = 100, every_s: float = 0.0) -> 
 
 def _fill(data_dir: Path, n_events: int, seed: int = 1) -> None:
     shop = SyntheticShop(n_users=80, n_items=50, n_categories=4, seed=seed)
-    engine = Engine.open(Settings(data_dir=data_dir))
-    try:
-        for batch in shop.events(n_events, chunk_size=1_000):
-            engine.ingest(batch, wait=True)
-    finally:
-        engine.close()
+    fill_history(data_dir, shop, n_events, chunk_size=1_000, catalog=False)
 
 
 def _scheduler(
