@@ -30,7 +30,16 @@ def server(data_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
     env = {**os.environ, "STREAMREC_STATE__SNAPSHOT_EVERY_EVENTS": "700"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamrec", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "streamrec",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -60,7 +69,12 @@ def _stream(url: str, acknowledged: list[int], stop: threading.Event) -> None:
     with httpx.Client(base_url=url, timeout=10) as client:
         while not stop.is_set():
             events = [
-                {"user_id": f"u{(n + i) % 37}", "item_id": f"i{n + i}", "type": "view", "timestamp": n + i}
+                {
+                    "user_id": f"u{(n + i) % 37}",
+                    "item_id": f"i{n + i}",
+                    "type": "view",
+                    "timestamp": n + i,
+                }
                 for i in range(50)
             ]
             try:
@@ -122,7 +136,8 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path: Path) -> None:
         decayed(replayed.state, "popularity", replayed.state.item_table.popularity[:n_items]),
     )
     np.testing.assert_array_equal(
-        restored.item_table.type_counts[:, :n_items], replayed.state.item_table.type_counts[:, :n_items]
+        restored.item_table.type_counts[:, :n_items],
+        replayed.state.item_table.type_counts[:, :n_items],
     )
     for item in range(0, n_items, 97):
         ids_a, w_a = restored.cooccurrence.row(item)
