@@ -40,7 +40,7 @@ from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.types import Recommendation
 from streamrec.state.base import CatalogItem, ServingState
 from streamrec.state.memory import MemoryState
-from streamrec.state.snapshot import load_snapshot, save_snapshot
+from streamrec.state.memory.snapshot import load_snapshot, save_snapshot
 
 log = logging.getLogger(__name__)
 CONSUMER_GROUP = "streamrec-state"

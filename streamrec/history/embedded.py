@@ -14,7 +14,7 @@ import numpy as np
 
 from streamrec.errors import InvalidInput
 from streamrec.events import EventBatch
-from streamrec.log.segments import read_frames
+from streamrec.log.embedded.segments import read_frames
 
 
 class EmbeddedHistory:

@@ -1,7 +1,7 @@
 """The API side of the scale-out topology: an engine over Kafka and Redis.
 
 API replicas hold no state: events go to the Kafka topic (the workers fold them
-into Redis), reads go to Redis through :class:`~streamrec.state.redis_fallback.
+into Redis), reads go to Redis through :class:`~streamrec.state.redis.fallback.
 FallbackState`, and every answer built while Redis was unreachable says
 ``fallback: true``.
 """
@@ -24,7 +24,7 @@ from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.types import Recommendation
 from streamrec.state.base import Ranking
 from streamrec.state.redis import RedisState
-from streamrec.state.redis_fallback import FallbackState, degradation_watch
+from streamrec.state.redis.fallback import FallbackState, degradation_watch
 
 #: Redis socket timeout of API replicas: a stalled server must not stall requests.
 READ_TIMEOUT_S = 0.5

@@ -1,6 +1,6 @@
 """``streamrec rebase``: move the decay landmark of a Redis state (processors stopped).
 
-See :mod:`streamrec.state.redis_rebase` for why and when.
+See :mod:`streamrec.state.redis.rebase` for why and when.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def add_rebase_parser(subparsers: Any) -> argparse.ArgumentParser:
 def rebase_command(args: argparse.Namespace) -> int:
     """Rescale every stored decayed value to the new landmark."""
     from streamrec.state.redis import RedisState
-    from streamrec.state.redis_rebase import rebase
+    from streamrec.state.redis.rebase import rebase
 
     state = RedisState.connect(load_settings(args.config, state={"url": args.state}))
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from streamrec.config import Settings
 from streamrec.errors import ConfigError
 from streamrec.log.kafka.common import KafkaTarget
-from streamrec.state.redis_keys import RedisTarget
+from streamrec.state.redis.keys import RedisTarget
 
 #: What the scale-out topology is given on the command line.
 URL_HELP = "--log kafka://host:port/topic --state redis://host:port/db[?cluster=true]"

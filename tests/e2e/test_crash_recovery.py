@@ -19,7 +19,7 @@ import pytest
 from streamrec.config import Settings
 from streamrec.engine import Engine
 from streamrec.log.embedded import EmbeddedEventLog
-from streamrec.state.snapshot import load_snapshot
+from streamrec.state.memory.snapshot import load_snapshot
 from streamrec.testing.process import free_port
 
 pytestmark = pytest.mark.slow

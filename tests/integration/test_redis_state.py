@@ -26,11 +26,11 @@ from streamrec.recommend.recommender import Recommender
 from streamrec.state.base import CatalogItem, Ranking, ScoredItems, UserProfile
 from streamrec.state.memory import MemoryState
 from streamrec.state.redis import RedisState
-from streamrec.state.redis_apply import PlanWriter
-from streamrec.state.redis_codec import Command
-from streamrec.state.redis_fallback import FallbackState, degradation_watch
-from streamrec.state.redis_keys import RedisTarget
-from streamrec.state.redis_rebase import rebase
+from streamrec.state.redis.apply import PlanWriter
+from streamrec.state.redis.codec import Command
+from streamrec.state.redis.fallback import FallbackState, degradation_watch
+from streamrec.state.redis.keys import RedisTarget
+from streamrec.state.redis.rebase import rebase
 from tests.integration.helpers import sequence_batch
 
 pytestmark = pytest.mark.integration

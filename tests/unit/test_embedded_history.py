@@ -13,8 +13,8 @@ from streamrec.events import Event, EventBatch
 from streamrec.history.base import History
 from streamrec.history.embedded import EmbeddedHistory
 from streamrec.log.embedded import EmbeddedEventLog
-from streamrec.log.frames import HEADER_SIZE
-from streamrec.log.segments import list_segments
+from streamrec.log.embedded.frames import HEADER_SIZE
+from streamrec.log.embedded.segments import list_segments
 from tests.unit.test_embedded_log import make_batch
 
 FAST = LogSettings(fsync=False, group_commit_ms=0)

@@ -20,8 +20,8 @@ from streamrec.errors import BackendUnavailable, CorruptData, InvalidInput
 from streamrec.events import Event, EventBatch
 from streamrec.log.base import EventLog, LogConsumer
 from streamrec.log.embedded import EmbeddedEventLog
-from streamrec.log.frames import HEADER_SIZE, decode_header
-from streamrec.log.segments import list_segments
+from streamrec.log.embedded.frames import HEADER_SIZE, decode_header
+from streamrec.log.embedded.segments import list_segments
 
 FAST = LogSettings(fsync=False, group_commit_ms=0)
 

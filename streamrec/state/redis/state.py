@@ -2,8 +2,8 @@
 
 Implements :class:`~streamrec.state.base.OnlineState` and
 :class:`~streamrec.state.base.Catalog` with the same pure fold as the memory state
-(:mod:`streamrec.state.redis_apply` for the write side, the key layout in
-:mod:`streamrec.state.redis_keys`). Several processes may apply batches at once as
+(:mod:`streamrec.state.redis.apply` for the write side, the key layout in
+:mod:`streamrec.state.redis.keys`). Several processes may apply batches at once as
 long as each partition has one owner (a Kafka consumer group guarantees it): user
 profiles belong to one partition, and shared counters only receive increments.
 
@@ -35,7 +35,7 @@ from streamrec.processing.items import ItemTable
 from streamrec.processing.order import best_first
 from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
 from streamrec.state.memory import MemoryState
-from streamrec.state.redis_apply import (
+from streamrec.state.redis.apply import (
     BatchView,
     FixedLandmark,
     Loaded,
@@ -44,9 +44,9 @@ from streamrec.state.redis_apply import (
     as_memory_state,
     fold_loaded,
 )
-from streamrec.state.redis_codec import Command, ProfileCodec, localize, referenced_items
-from streamrec.state.redis_ids import ID_CACHE, ItemIds
-from streamrec.state.redis_keys import (
+from streamrec.state.redis.codec import Command, ProfileCodec, localize, referenced_items
+from streamrec.state.redis.ids import ID_CACHE, ItemIds
+from streamrec.state.redis.keys import (
     FINISH,
     INTERN,
     ITEM_APPLY,
@@ -56,7 +56,7 @@ from streamrec.state.redis_keys import (
     RedisTarget,
     redis_errors,
 )
-from streamrec.state.redis_reads import RankingReader, item_table_of
+from streamrec.state.redis.reads import RankingReader, item_table_of
 from streamrec.state.views import item_stats_of, profile_of
 
 log = logging.getLogger(__name__)

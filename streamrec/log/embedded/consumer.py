@@ -14,11 +14,11 @@ import orjson
 from streamrec.errors import CorruptData, InvalidInput
 from streamrec.events import EMPTY_BATCH, EventBatch
 from streamrec.log.base import Positions
-from streamrec.log.frames import FrameHeader, FrameReader
-from streamrec.log.segments import fsync_directory
+from streamrec.log.embedded.frames import FrameHeader, FrameReader
+from streamrec.log.embedded.segments import fsync_directory
 
 if TYPE_CHECKING:
-    from streamrec.log.embedded import EmbeddedEventLog, ReadWindow
+    from streamrec.log.embedded.log import EmbeddedEventLog, ReadWindow
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from streamrec.ids import IdMap
-from streamrec.state.redis_keys import Client, Keys
+from streamrec.state.redis.keys import Client, Keys
 
 #: Forget cached id mappings past this many entries (they are re-read on demand).
 ID_CACHE = 1_000_000

@@ -16,7 +16,7 @@ up to ``group_commit_ms`` so that their frames share the fsync; a lone caller ne
 waits.
 
 **Recovery.** Opening the log indexes every segment and truncates a torn tail of
-the last one (see :mod:`streamrec.log.segments`); acknowledged frames are never
+the last one (see :mod:`streamrec.log.embedded.segments`); acknowledged frames are never
 dropped.
 """
 
@@ -37,9 +37,9 @@ from streamrec.config import LogSettings
 from streamrec.errors import BackendUnavailable, InvalidInput
 from streamrec.events import EventBatch
 from streamrec.log.base import Positions
-from streamrec.log.embedded_consumer import EmbeddedConsumer, OffsetStore
-from streamrec.log.frames import MAX_PAYLOAD, FrameHeader, encode_header, encode_payload
-from streamrec.log.segments import (
+from streamrec.log.embedded.consumer import EmbeddedConsumer, OffsetStore
+from streamrec.log.embedded.frames import MAX_PAYLOAD, FrameHeader, encode_header, encode_payload
+from streamrec.log.embedded.segments import (
     SEGMENTS_DIR,
     Segment,
     fsync_directory,
@@ -110,7 +110,7 @@ class EmbeddedEventLog:
         BackendUnavailable
             If the log is already open (in this process or another).
         CorruptData
-            If acknowledged data is damaged (see :func:`streamrec.log.segments.recover`).
+            If acknowledged data is damaged (see :func:`streamrec.log.embedded.segments.recover`).
         """
         root = Path(directory)
         (root / SEGMENTS_DIR).mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,8 @@ import re
 
 import numpy as np
 
-from streamrec.state.redis import RedisState
-from streamrec.state.redis_keys import redis_errors
+from streamrec.state.redis.keys import redis_errors
+from streamrec.state.redis.state import RedisState
 
 log = logging.getLogger(__name__)
 

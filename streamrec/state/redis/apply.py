@@ -33,7 +33,7 @@ from streamrec.processing.decay import Decays
 from streamrec.processing.fold import fold_batch
 from streamrec.processing.items import ItemTable
 from streamrec.processing.profiles import ProfileTable
-from streamrec.state.redis_codec import (
+from streamrec.state.redis.codec import (
     Command,
     ProfileCodec,
     globalize,
@@ -42,7 +42,7 @@ from streamrec.state.redis_codec import (
     referenced_items,
     unpack_plan,
 )
-from streamrec.state.redis_keys import Client, Keys
+from streamrec.state.redis.keys import Client, Keys
 
 if TYPE_CHECKING:
     from streamrec.state.memory import MemoryState
@@ -65,7 +65,7 @@ class FixedLandmark(Decays):
     """Decays whose landmark never moves inside a fold.
 
     Moving the landmark rescales every stored value, which in Redis is a pass over
-    all keys (:func:`streamrec.state.redis_rebase.rebase`), not a batch step.
+    all keys (:func:`streamrec.state.redis.rebase.rebase`), not a batch step.
     """
 
     def needs_rebase(self, landmark_ms: int, latest_ms: int) -> bool:

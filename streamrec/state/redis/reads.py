@@ -28,10 +28,10 @@ from streamrec.processing.items import ItemTable
 from streamrec.processing.order import best_first, settled
 from streamrec.state.base import Ranking, ScoredItems
 from streamrec.state.memory import MemoryState
-from streamrec.state.redis_apply import as_memory_state
+from streamrec.state.redis.apply import as_memory_state
 
 if TYPE_CHECKING:
-    from streamrec.state.redis import RedisState
+    from streamrec.state.redis.state import RedisState
 
 _FLOATS = {b"pop": "popularity", b"ts": "trend_short", b"tl": "trend_long"}
 _FLOATS |= {b"mass": "cooccurrence_mass", b"rs": "rating_sum"}

@@ -1,7 +1,7 @@
 """Segment files of the embedded event log: layout, scanning, recovery, sparse index.
 
 The log is a directory of segment files, ``segments/<base offset, 20 digits>.log``,
-each a sequence of frames (:mod:`streamrec.log.frames`) with dense offsets that
+each a sequence of frames (:mod:`streamrec.log.embedded.frames`) with dense offsets that
 continue from one segment to the next. Only the last segment is ever written; an
 earlier one was fsynced whole before its successor was created.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from streamrec.errors import CorruptData
 from streamrec.events import EventBatch
-from streamrec.log.frames import FrameHeader, FrameReader, payload_is_intact
+from streamrec.log.embedded.frames import FrameHeader, FrameReader, payload_is_intact
 
 logger = logging.getLogger(__name__)
 

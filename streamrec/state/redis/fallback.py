@@ -27,7 +27,7 @@ import numpy as np
 from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
 from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
-from streamrec.state.redis import RedisState
+from streamrec.state.redis.state import RedisState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -22,7 +22,7 @@ from streamrec.processing.cooccurrence import CooccurrenceIndex
 from streamrec.processing.items import ItemTable
 from streamrec.processing.profiles import ProfileTable
 from streamrec.state.base import CatalogItem
-from streamrec.state.memory import MemoryState
+from streamrec.state.memory.state import MemoryState
 
 FORMAT_VERSION = 2
 
