@@ -1,29 +1,46 @@
-"""The ``streamrec`` command line: serve | ingest | demo | train | evaluate | bench | process |
-rebase."""
+"""The ``streamrec`` command line.
+
+serve | ingest | demo | train | migrate | evaluate | bench | process | rebase
+
+Building the parser imports no optional dependency: each command imports what it
+needs when it runs, and a missing install extra ends it with exit code 2 and the
+``pip install 'streamrec[…]'`` hint.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from streamrec.config import Settings, load_settings
-from streamrec.errors import StreamrecError
+import uvicorn
 
-#: Subcommands that live with their own package: (module, parser builder).
-PLUGGED_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("streamrec.evaluation.cli", "add_evaluate_parser"),
-    ("streamrec.bench.cli", "add_bench_parser"),
-    ("streamrec.scaleout.worker", "add_process_parser"),
-    ("streamrec.scaleout.landmark", "add_rebase_parser"),
+from streamrec.bench.cli import add_bench_parser
+from streamrec.bootstrap import TRAINERS, open_history, serving_engine, train
+from streamrec.bootstrap.roles import require_scaleout
+from streamrec.config import Settings, load_settings
+from streamrec.demo import run_demo
+from streamrec.errors import ConfigError, StreamrecError
+from streamrec.evaluation.cli import add_evaluate_parser
+from streamrec.extras import import_extra
+from streamrec.ingest import ingest_into_engine, ingest_over_http
+from streamrec.scaleout.commands import add_process_parser, add_rebase_parser
+from streamrec.serving.app import create_app
+
+#: Commands that live with their own package: each adds its parser to the subparsers.
+PLUGGED_COMMANDS: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
+    add_evaluate_parser,
+    add_bench_parser,
+    add_process_parser,
+    add_rebase_parser,
 )
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The settings tree: the ``--config`` file and environment, then the flags."""
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None) is not None:
         overrides["data_dir"] = args.data_dir
@@ -38,14 +55,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     }
     if serving:
         overrides["serving"] = serving
-    base = load_settings(args.config)
-    merged = base.model_dump()
-    for key, value in overrides.items():
-        if isinstance(value, dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return Settings(**merged)
+    return load_settings(args.config, **overrides)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +78,7 @@ def _non_negative(kind: Callable[[str], float]) -> Callable[[str], float]:
 
 def _serve_settings(args: argparse.Namespace) -> Settings:
     """The settings with the ``serve`` retrain options applied over them."""
-    settings = _settings(args)
+    settings = settings_of(args)
     schedule = {
         "retrain_every_events": 0 if args.no_retrain else args.retrain_every_events,
         "retrain_every_s": 0 if args.no_retrain else args.retrain_every_s,
@@ -81,14 +91,12 @@ def _serve_settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the HTTP API until interrupted (retraining on the models' schedule)."""
-    import uvicorn
-
-    from streamrec.engine import engine_factory
-    from streamrec.serving.app import create_app
-
+    """Run the HTTP API until interrupted (embedded, or an API replica for a remote
+    state; URLs are checked before the server starts)."""
     settings = _serve_settings(args)
-    app = create_app(settings, engine_factory=engine_factory(settings))
+    if settings.state.url != "memory":
+        require_scaleout(settings)
+    app = create_app(settings, engine_factory=serving_engine)
     uvicorn.run(
         app,
         host=settings.serving.host,
@@ -101,14 +109,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Load a file of events into a server (``--url``) or a data directory."""
-    from streamrec.ingest import ingest_into_engine, ingest_over_http
-
-    settings = _settings(args)
     if args.url:
         total = ingest_over_http(args.path, args.url, args.format, args.chunk_size, not args.quiet)
     else:
         total = ingest_into_engine(
-            args.path, settings, args.format, args.chunk_size, not args.quiet
+            args.path, settings_of(args), args.format, args.chunk_size, not args.quiet
         )
     print(f"ingested {total:,} events")
     return 0
@@ -116,19 +121,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the batch models from history and publish them (a server picks them up)."""
-    from streamrec.training import train_from_history
-
-    version = train_from_history(_settings(args), trainer=args.trainer)
+    version = train(settings_of(args), trainer=args.trainer)
     print(f"published models version {version}")
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Create or upgrade the schema of a PostgreSQL history."""
-    from streamrec.history.postgres import PostgresHistory
-
-    history = PostgresHistory.connect(_settings(args).history.url)
+    postgres = import_extra("streamrec.history.postgres", "postgres", "streamrec migrate")
+    history = open_history(settings_of(args))
     try:
+        if not isinstance(history, postgres.PostgresHistory):
+            raise ConfigError("migrate applies to a PostgreSQL history (--history postgresql://…)")
         history.migrate()
         print(f"history schema at version {history.schema_version()}")
     finally:
@@ -138,9 +142,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start an engine and stream synthetic shopping sessions into it, live."""
-    from streamrec.demo import run_demo
-
-    run_demo(_settings(args), args.events_per_second, args.duration, args.users_to_watch)
+    run_demo(settings_of(args), args.events_per_second, args.duration, args.users_to_watch)
     return 0
 
 
@@ -183,15 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(handler=cmd_ingest)
 
-    train = commands.add_parser("train", help="train and publish the batch models")
-    _add_common(train)
-    train.add_argument(
+    trainer = commands.add_parser("train", help="train and publish the batch models")
+    _add_common(trainer)
+    trainer.add_argument(
         "--trainer",
         default="implicit",
-        choices=["implicit", "spark"],
+        choices=TRAINERS,
         help="implicit in this process, or ALS on Spark (models.spark.master)",
     )
-    train.set_defaults(handler=cmd_train)
+    trainer.set_defaults(handler=cmd_train)
 
     migrate = commands.add_parser("migrate", help="create/upgrade a PostgreSQL history schema")
     _add_common(migrate)
@@ -206,8 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--users-to-watch", type=int, default=3)
     demo.set_defaults(handler=cmd_demo)
 
-    for module_name, builder in PLUGGED_COMMANDS:
-        add: Callable[[Any], None] = getattr(importlib.import_module(module_name), builder)
+    for add in PLUGGED_COMMANDS:
         add(commands)
     return parser
 

@@ -129,6 +129,9 @@ class StateSettings(_Section):
     """Online state: ``memory`` (snapshotted under the data dir) or ``redis://…``."""
 
     url: str = "memory"
+    timeout_s: float = Field(
+        default=5.0, gt=0, description="Socket timeout of a remote state (processors, commands)."
+    )
     snapshot_interval_s: float = Field(default=60.0, gt=0)
     snapshot_every_events: int = Field(default=1_000_000, ge=1)
 
@@ -153,6 +156,12 @@ class ServingSettings(_Section):
     port: int = Field(default=8000, ge=0, le=65535)
     max_events_per_request: int = Field(default=10_000, ge=1)
     wait_timeout_s: float = Field(default=10.0, gt=0)
+    state_timeout_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="Socket timeout of a remote state in API replicas: a stalled state "
+        "must not stall requests (they are served from the fallback instead).",
+    )
 
 
 class Settings(BaseSettings):

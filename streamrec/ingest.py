@@ -8,21 +8,22 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
+from streamrec.bootstrap import open_engine
 from streamrec.config import Settings
 from streamrec.datasets import Format, open_events
-from streamrec.engine import Engine
 from streamrec.errors import BackendUnavailable, InvalidInput
 
 
 def ingest_into_engine(
     path: Path, settings: Settings, format: Format, chunk_size: int, progress: bool
 ) -> int:
-    """Append a file's events to the data directory's log and apply them.
+    """Append a file's events to the configured log and apply them.
 
-    Returns once every event is durable and reflected in the snapshot.
+    Returns once every event is durable and applied (embedded: and reflected in the
+    snapshot written on close).
     """
     stream = open_events(path, format, chunk_size=chunk_size)
-    engine = Engine.open(settings)
+    engine = open_engine(settings)
     try:
         if stream.catalog:
             engine.upsert_items(stream.catalog)
@@ -32,8 +33,8 @@ def ingest_into_engine(
                 engine.ingest(batch, wait=False)
                 total += len(batch)
                 bar.update(len(batch))
-        if engine.processor is not None and engine.log is not None:
-            engine.processor.wait_for(engine.log.end_positions(), timeout_s=3600)
+        if not engine.catch_up(timeout_s=3600):
+            raise BackendUnavailable("the events are durable but were not applied within an hour")
         return total
     finally:
         engine.close()

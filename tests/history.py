@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from streamrec.bootstrap import embedded_engine
 from streamrec.config import Settings
 from streamrec.datasets import SyntheticShop
-from streamrec.engine import Engine
 
 
 def fill_history(
@@ -23,7 +23,7 @@ def fill_history(
     written first. The engine is closed afterwards, so a server or trainer can open
     the directory.
     """
-    engine = Engine.open(Settings(data_dir=data_dir))
+    engine = embedded_engine(Settings(data_dir=data_dir))
     try:
         if catalog:
             engine.upsert_items(shop.catalog())

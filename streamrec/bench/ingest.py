@@ -4,7 +4,7 @@ Three paths over the same batches, side by side in one run:
 
 - ``log append`` — the embedded event log alone (durable, nothing applied): the
   ceiling the other two are compared with;
-- ``engine ingest`` — :meth:`Engine.ingest` as ``streamrec ingest --data-dir`` does
+- ``engine ingest`` — ``Engine.ingest`` as ``streamrec ingest --data-dir`` does
   it (log append, the stream processor applies the events behind it);
 - ``HTTP POST /v1/events`` — batches over real HTTP to a server process.
 
@@ -37,8 +37,8 @@ from streamrec.bench.workloads import (
     synthetic_batches,
     wire_body,
 )
+from streamrec.bootstrap import embedded_engine
 from streamrec.config import LogSettings, Settings
-from streamrec.engine import Engine
 from streamrec.events import EventBatch
 from streamrec.log.embedded import EmbeddedEventLog
 from streamrec.state.base import CatalogItem
@@ -74,8 +74,8 @@ def log_append_seconds(batches: Sequence[EventBatch], directory: Path) -> float:
 def engine_ingest_seconds(
     batches: Sequence[EventBatch], catalog: Sequence[CatalogItem], data_dir: Path
 ) -> float:
-    """Seconds for :meth:`Engine.ingest` to make every batch durable and applied."""
-    engine = Engine.open(Settings(data_dir=data_dir))
+    """Seconds for ``Engine.ingest`` to make every batch durable and applied."""
+    engine = embedded_engine(Settings(data_dir=data_dir))
 
     try:
         engine.upsert_items(catalog)

@@ -20,8 +20,10 @@ import numpy as np
 from streamrec.bench.common import BenchResult, Row, Sizes, percentiles_ms, rss_bytes
 from streamrec.bench.memory import state_figures
 from streamrec.bench.workloads import compile_fold, settle, shop
+from streamrec.bootstrap import embedded_engine
 from streamrec.config import Settings
 from streamrec.engine import Engine
+from streamrec.extras import import_extra
 
 LATENCY_SAMPLES = 500
 BATCH = 10_000
@@ -33,7 +35,7 @@ def _recommend_latencies(
     latencies = []
     for index in rng.integers(len(users), size=LATENCY_SAMPLES).tolist():
         started = time.perf_counter()
-        engine.recommender.recommend(users[index], 10)
+        engine.recommend(users[index], 10)
         latencies.append(time.perf_counter() - started)
     return latencies
 
@@ -44,7 +46,7 @@ def measure_steps(sizes: Sizes, data_dir: Path) -> list[Row]:
     rng = np.random.default_rng(3)
     rows: list[Row] = []
     compile_fold()
-    engine = Engine.open(Settings(data_dir=data_dir))
+    engine = embedded_engine(Settings(data_dir=data_dir))
     try:
         engine.upsert_items(source.catalog())
         batch = min(BATCH, sizes.scale_events)
@@ -90,10 +92,9 @@ def run(sizes: Sizes, work_dir: Path, out_dir: Path) -> BenchResult:
 
 def plot(rows: Sequence[Row], out_dir: Path) -> list[Path]:
     """Draw throughput, latency and memory against events ingested; the PNG paths."""
-    import matplotlib
-
+    matplotlib = import_extra("matplotlib", "models", "the scale benchmark's plots")
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = import_extra("matplotlib.pyplot", "models", "the scale benchmark's plots")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     events = [r["events"] / 1e6 for r in rows]

@@ -14,7 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import uvicorn
 
+from streamrec.config import Settings
+from streamrec.serving.app import create_app
 from streamrec.testing.process import free_port, running
 
 
@@ -43,11 +46,6 @@ def serving(data_dir: Path, log_path: Path, timeout_s: float = 120.0) -> Iterato
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the engine of ``--data-dir`` on ``127.0.0.1:--port`` until SIGTERM."""
-    import uvicorn
-
-    from streamrec.config import Settings
-    from streamrec.serving.app import create_app
-
     parser = argparse.ArgumentParser(prog="python -m streamrec.bench.server")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)

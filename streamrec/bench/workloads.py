@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from streamrec.bootstrap import embedded_engine, in_memory_engine
 from streamrec.config import Settings
 from streamrec.datasets import load_dataset
 from streamrec.datasets.synthetic import SyntheticShop
@@ -39,15 +40,13 @@ def settle(engine: Engine) -> None:
     TimeoutError
         If the processor does not catch up within :data:`SETTLE_TIMEOUT_S`.
     """
-    processor, log = engine.processor, engine.log
-    ends = {} if log is None else log.end_positions()
-    if processor is not None and not processor.wait_for(ends, SETTLE_TIMEOUT_S):
+    if not engine.catch_up(SETTLE_TIMEOUT_S):
         raise TimeoutError(f"the processor did not catch up in {SETTLE_TIMEOUT_S:.0f} s")
 
 
 def compile_fold() -> None:
     """Fold a few events once, so that compiling the fold never lands in a measurement."""
-    Engine.in_memory().apply(next(shop(100, 50).events(1_000, 1_000)))
+    in_memory_engine().ingest(next(shop(100, 50).events(1_000, 1_000)))
 
 
 def synthetic_batches(source: SyntheticShop, n_events: int, batch_size: int) -> list[EventBatch]:
@@ -96,7 +95,7 @@ def warm_data_dir(
     that come next in the same stream (to ingest while measuring, in stream time).
     """
     source = shop(2 * n_users, n_items, uniform_users=True)
-    engine = Engine.open(Settings(data_dir=data_dir))
+    engine = embedded_engine(Settings(data_dir=data_dir))
     ingested = 0
     rest: list[EventBatch] = []
     try:

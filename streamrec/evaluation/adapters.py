@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from streamrec.bootstrap import in_memory_engine
 from streamrec.config import EventWeights, Settings
+from streamrec.engine import Engine
 from streamrec.evaluation.baselines import exclusion_matrix
 from streamrec.evaluation.model_cache import ModelCache
 from streamrec.events import EventBatch
@@ -16,9 +18,7 @@ from streamrec.models.base import Recommender
 from streamrec.models.matrix import InteractionMatrix
 from streamrec.models.weighting import event_weights
 from streamrec.state.base import CatalogItem
-
-if TYPE_CHECKING:
-    from streamrec.engine import Engine
+from streamrec.state.memory import MemoryState
 
 
 class ModelAlgorithm:
@@ -100,7 +100,8 @@ def with_overrides(settings: Settings, overrides: Mapping[str, Mapping[str, Any]
 
 
 class EngineAlgorithm:
-    """The streaming engine (:meth:`Engine.in_memory`) under a settings configuration.
+    """The streaming engine (:func:`~streamrec.bootstrap.in_memory_engine`) under a settings
+    configuration.
 
     Parameters
     ----------
@@ -134,16 +135,14 @@ class EngineAlgorithm:
         self.catalog = list(catalog)
         self.batch_models = batch_models
         self.models = ModelCache(capacity=1) if models is None else models
-        self.engine: Engine | None = None
+        self.engine: Engine[MemoryState] | None = None
 
     def fit(self, train: EventBatch) -> None:
         """A fresh engine with the catalog (and models trained on ``train``), fed ``train``."""
-        from streamrec.engine import Engine
-
         bundle = (
             self.models.bundle(train, self.catalog, self.settings) if self.batch_models else None
         )
-        self.engine = Engine.in_memory(self.settings, bundle)
+        self.engine = in_memory_engine(self.settings, bundle)
         if self.catalog:
             self.engine.upsert_items(self.catalog)
         self.learn(train)
@@ -153,7 +152,7 @@ class EngineAlgorithm:
         engine = self._fitted()
         size = self.settings.processor.max_batch
         for start in range(0, len(batch), size):
-            engine.apply(batch.take(slice(start, start + size)))
+            engine.ingest(batch.take(slice(start, start + size)))
 
     def recommend(self, user_ids: list[str], k: int, exclude: list[set[str]]) -> list[list[str]]:
         """One engine request per user."""
@@ -163,7 +162,7 @@ class EngineAlgorithm:
             for user, banned in zip(user_ids, exclude, strict=True)
         ]
 
-    def _fitted(self) -> Engine:
+    def _fitted(self) -> Engine[MemoryState]:
         if self.engine is None:
             raise RuntimeError(f"{self.name} must be fitted before it learns or recommends")
         return self.engine

@@ -23,8 +23,11 @@ from pydantic import ValidationError
 
 from streamrec.config import Settings
 from streamrec.errors import InvalidInput
+from streamrec.evaluation.adapters import EngineAlgorithm, ModelAlgorithm
+from streamrec.evaluation.baselines import CooccurrenceAlgorithm, PopularityAlgorithm
 from streamrec.evaluation.model_cache import ModelCache
 from streamrec.events import EventBatch
+from streamrec.models.bundle import MODEL_TYPES
 from streamrec.state.base import CatalogItem
 
 
@@ -73,14 +76,10 @@ Factory = Callable[[AlgorithmContext, Mapping[str, Any]], Algorithm]
 
 
 def _popularity(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
-    from streamrec.evaluation.baselines import PopularityAlgorithm
-
     return PopularityAlgorithm(context.threshold, **params)
 
 
 def _cooccurrence(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
-    from streamrec.evaluation.baselines import CooccurrenceAlgorithm
-
     return CooccurrenceAlgorithm(context.settings.weights, **params)
 
 
@@ -88,9 +87,6 @@ def _model(kind: str) -> Factory:
     """A batch model whose defaults are the ``models.<kind>`` settings section."""
 
     def build(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
-        from streamrec.evaluation.adapters import ModelAlgorithm
-        from streamrec.models.bundle import MODEL_TYPES
-
         section = getattr(context.settings.models, kind)
         values = type(section).model_validate({**section.model_dump(), **params}).model_dump()
         model_class = MODEL_TYPES[kind]
@@ -100,14 +96,10 @@ def _model(kind: str) -> Factory:
 
 
 def _engine(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
-    from streamrec.evaluation.adapters import EngineAlgorithm
-
     return EngineAlgorithm(context.settings, params, context.catalog)
 
 
 def _hybrid(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
-    from streamrec.evaluation.adapters import EngineAlgorithm
-
     return EngineAlgorithm(
         context.settings,
         params,
@@ -150,3 +142,18 @@ def build_algorithm(
         return factory(context, dict(params or {}))
     except (TypeError, ValidationError) as exc:
         raise InvalidInput(f"bad parameters for {name}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """An algorithm to evaluate: registry name, parameters, and its name in the report.
+
+    ``search`` (dotted parameter names to the values to try) makes the run choose
+    those parameters first, on a validation split of the training events (see
+    :func:`~streamrec.evaluation.tuning.tune`); ``params`` are where every trial starts.
+    """
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+    search: dict[str, list[Any]] = field(default_factory=dict)

@@ -14,17 +14,9 @@ from typing import Any
 
 from streamrec.config import load_settings
 from streamrec.errors import InvalidInput
-from streamrec.evaluation.algorithms import ALGORITHMS
-from streamrec.evaluation.plots import ACCURACY
-from streamrec.evaluation.report import (
-    KS,
-    MAIN_K,
-    PROTOCOLS,
-    AlgorithmSpec,
-    holdout_table,
-    prequential_table,
-    run_evaluation,
-)
+from streamrec.evaluation.algorithms import ALGORITHMS, AlgorithmSpec
+from streamrec.evaluation.options import MAIN_K, OBJECTIVES, PROTOCOLS
+from streamrec.extras import import_extra
 
 
 def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -71,9 +63,6 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.set_defaults(handler=evaluate_command)
     return parser
-
-
-OBJECTIVES = tuple(f"{metric}@{k}" for metric in ACCURACY for k in KS)
 
 
 def _per_entry(option: str, text: str) -> dict[str, Any]:
@@ -140,8 +129,9 @@ def _command_line(args: argparse.Namespace) -> str:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """Run the evaluation the arguments describe; print the table. Returns the exit code."""
+    runner = import_extra("streamrec.evaluation.report", "models", "streamrec evaluate")
     try:
-        report = run_evaluation(
+        report = runner.run_evaluation(
             args.dataset,
             args.protocol,
             _specs(args.algorithms, args.params, args.tune),
@@ -156,7 +146,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"streamrec evaluate: {exc.message}", file=sys.stderr)
         return 2
-    table = holdout_table(report.holdout, MAIN_K) or prequential_table(report.prequential)
+    table = runner.holdout_table(report.holdout, MAIN_K) or runner.prequential_table(
+        report.prequential
+    )
     print(table)
     print(f"report: {report.files[0]}")
     return 0

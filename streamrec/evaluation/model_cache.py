@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from streamrec.config import Settings
 from streamrec.events import EventBatch
+from streamrec.models.bundle import ModelBundle
+from streamrec.models.trainer import train_models
 from streamrec.state.base import CatalogItem
-
-if TYPE_CHECKING:
-    from streamrec.models.bundle import ModelBundle
 
 
 class ModelCache:
@@ -38,8 +36,6 @@ class ModelCache:
         self, train: EventBatch, catalog: Sequence[CatalogItem], settings: Settings
     ) -> ModelBundle:
         """The models of ``settings`` trained on ``train`` (trained on the first call)."""
-        from streamrec.models.trainer import train_models
-
         key = settings.models.model_dump_json() + settings.weights.model_dump_json()
         for batch, entry_key, bundle in self._entries:
             if batch is train and entry_key == key:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
+from streamrec.evaluation.holdout import HoldoutResult
+from streamrec.evaluation.options import ACCURACY
+from streamrec.evaluation.prequential import PrequentialResult
+from streamrec.extras import import_extra
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-from streamrec.evaluation.holdout import HoldoutResult  # noqa: E402
-from streamrec.evaluation.prequential import PrequentialResult  # noqa: E402
-
-ACCURACY = ("precision", "recall", "ndcg", "hit_rate", "mrr")
+import_extra("matplotlib", "models", "evaluation plots").use("Agg")
+plt = import_extra("matplotlib.pyplot", "models", "evaluation plots")
 
 
 def metric_curves(results: Sequence[HoldoutResult], ks: Sequence[int], path: Path) -> Path:
@@ -84,7 +86,7 @@ def rolling_hit_rate(results: Sequence[PrequentialResult], path: Path) -> Path:
     return _save(figure, path)
 
 
-def _save(figure: plt.Figure, path: Path) -> Path:
+def _save(figure: Figure, path: Path) -> Path:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

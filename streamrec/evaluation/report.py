@@ -22,8 +22,14 @@ from streamrec.datasets import load_dataset
 from streamrec.datasets.base import Dataset
 from streamrec.errors import InvalidInput
 from streamrec.evaluation import metrics, plots
-from streamrec.evaluation.algorithms import Algorithm, AlgorithmContext, build_algorithm
+from streamrec.evaluation.algorithms import (
+    Algorithm,
+    AlgorithmContext,
+    AlgorithmSpec,
+    build_algorithm,
+)
 from streamrec.evaluation.holdout import SIMILARITY_MAX_USERS, HoldoutResult, evaluate_holdout
+from streamrec.evaluation.options import ACCURACY, KS, MAIN_K, PROTOCOLS
 from streamrec.evaluation.prequential import (
     MODES,
     PrequentialResult,
@@ -32,25 +38,6 @@ from streamrec.evaluation.prequential import (
 )
 from streamrec.evaluation.splits import HoldoutSplit, leave_last_out_split, seed004_split
 from streamrec.evaluation.tuning import TuningResult, merged, nest, tune
-
-PROTOCOLS = ("seed-004", "leave-last-out", "prequential")
-KS = (1, 5, 10, 20)
-MAIN_K = 10
-
-
-@dataclass(frozen=True)
-class AlgorithmSpec:
-    """An algorithm to evaluate: registry name, parameters, and its name in the report.
-
-    ``search`` (dotted parameter names to the values to try) makes the run choose
-    those parameters first, on a validation split of the training events (see
-    :func:`~streamrec.evaluation.tuning.tune`); ``params`` are where every trial starts.
-    """
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-    label: str | None = None
-    search: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -290,7 +277,7 @@ def write_report(report: Report, out_dir: Path, command: str | None = None) -> N
         lines += ["## 95% intervals over users", "", interval_table(report.holdout), ""]
         lines += ["## Every cut-off", "", holdout_table(report.holdout), ""]
         images.append(plots.metric_curves(report.holdout, KS, out_dir / "metrics_at_k.png"))
-        main = [f"{m}@{MAIN_K}" for m in plots.ACCURACY]
+        main = [f"{m}@{MAIN_K}" for m in ACCURACY]
         main += [
             m
             for m in report.holdout[0].metrics

@@ -16,8 +16,9 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 
+from streamrec.extras import import_extra
 from streamrec.models.ann import AnnIndex
-from streamrec.models.base import Recommender, import_extra, single_threaded_blas
+from streamrec.models.base import Recommender, single_threaded_blas
 from streamrec.models.topk import NO_SCORE, top_k
 from streamrec.models.weighting import Confidence, apply_confidence
 
@@ -82,7 +83,7 @@ class ALSModel(Recommender):
 
     def fit(self, matrix: sp.csr_matrix) -> Self:
         """Factorize ``matrix`` (users × items); drops any ANN index built before."""
-        als = import_extra("implicit.cpu.als", "ALS training")
+        als = import_extra("implicit.cpu.als", "models", "ALS training")
         user_items = apply_confidence(matrix, self.confidence)
         # implicit parallelises over users itself; a multi-threaded BLAS underneath
         # it only oversubscribes the cores (implicit warns about exactly that).

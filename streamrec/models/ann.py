@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Self
 
 import numpy as np
 
-from streamrec.models.base import import_extra
+from streamrec.extras import import_extra
 from streamrec.models.topk import NO_SCORE
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class AnnIndex:
         """
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = data.shape
-        index = import_extra("hnswlib", "the ANN index").Index(space="ip", dim=dim)
+        index = import_extra("hnswlib", "models", "the ANN index").Index(space="ip", dim=dim)
         index.init_index(
             max_elements=max(1, n), ef_construction=ef_construction, M=M, random_seed=seed
         )
@@ -122,7 +122,9 @@ class AnnIndex:
         """Read an index written by :meth:`save`."""
         path = Path(directory)
         header = json.loads((path / f"{name}.json").read_text())
-        index = import_extra("hnswlib", "the ANN index").Index(space="ip", dim=int(header["dim"]))
+        index = import_extra("hnswlib", "models", "the ANN index").Index(
+            space="ip", dim=int(header["dim"])
+        )
         index.load_index(str(path / f"{name}.hnsw"), max_elements=max(1, int(header["count"])))
         return cls(index, int(header["ef"]), int(header["M"]), int(header["ef_construction"]))
 

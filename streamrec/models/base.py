@@ -9,13 +9,11 @@ provide the scores; this class does the batching, exclusion, top-k and persisten
 
 from __future__ import annotations
 
-import importlib
 import json
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -23,27 +21,10 @@ import scipy.linalg  # noqa: F401  (loads scipy's BLAS before the controller sca
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from streamrec.errors import ConfigError
 from streamrec.models.topk import top_k
 
 #: Dense score cells computed at once while recommending (bounds memory per call).
 _SCORE_CELLS = 1 << 23
-
-
-def import_extra(module: str, purpose: str) -> ModuleType:
-    """Import an optional dependency of the ``models`` extra, or explain how to get it.
-
-    Raises
-    ------
-    ConfigError
-        If ``module`` is not installed.
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ConfigError(
-            f"{purpose} needs {module.split('.')[0]}: pip install 'streamrec[models]'"
-        ) from exc
 
 
 @cache

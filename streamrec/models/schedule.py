@@ -137,7 +137,7 @@ class RetrainScheduler:
         Passed whole to the child; ``settings.models`` holds the thresholds.
     train
         A module-level function (the child imports it by name), for example
-        :func:`streamrec.training.train_from_history`; returns the published version.
+        :func:`streamrec.bootstrap.train`; returns the published version.
     applied_events
         The number of events the online state has applied so far (monotonic).
     baseline

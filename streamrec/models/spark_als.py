@@ -30,7 +30,6 @@ Both are mapped as they are (``factors`` → ``rank``, ``regularization`` →
 
 from __future__ import annotations
 
-import importlib
 import logging
 import tempfile
 import time
@@ -38,7 +37,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,6 +45,7 @@ import scipy.sparse as sp
 from streamrec.config import EventWeights
 from streamrec.errors import BackendUnavailable, ConfigError, InvalidInput
 from streamrec.events import EventBatch
+from streamrec.extras import import_extra
 from streamrec.ids import IdMap
 from streamrec.models.als import ALSModel
 from streamrec.models.bundle import ModelBundle
@@ -64,16 +63,6 @@ log = logging.getLogger(__name__)
 _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 #: Model kinds this trainer produces: ALS in Spark, content (catalog only) on the driver.
 SPARK_KINDS = ("als", "content")
-
-
-def _spark_module(module: str) -> ModuleType:
-    """Import a module of the ``spark`` extra, or explain how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ConfigError(
-            f"the Spark trainer needs {module.split('.')[0]}: pip install 'streamrec[spark]'"
-        ) from exc
 
 
 @dataclass(frozen=True)
@@ -118,8 +107,8 @@ def stage_interactions(
     item_ids
         Items to intern first, in this order (the catalog), as the matrix does.
     """
-    pa = _spark_module("pyarrow")
-    parquet = _spark_module("pyarrow.parquet")
+    pa = import_extra("pyarrow", "spark", "the Spark trainer")
+    parquet = import_extra("pyarrow.parquet", "spark", "the Spark trainer")
     users = IdMap()
     items = IdMap(dict.fromkeys(item_ids))
     directory.mkdir(parents=True)
@@ -154,7 +143,7 @@ def spark_session(settings: SparkSettings, workdir: Path) -> Iterator[SparkSessi
     ``spark.driver.extraJavaOptions`` itself. A session already running in this
     process (a notebook's, a test module's) is used as it is and left running.
     """
-    sql = _spark_module("pyspark.sql")
+    sql = import_extra("pyspark.sql", "spark", "the Spark trainer")
     running = sql.SparkSession.getActiveSession()
     if running is not None:
         log.info("training on the running Spark session (%s)", running.sparkContext.master)
@@ -192,7 +181,7 @@ def interaction_totals(
 
     The same entries as ``apply_confidence(InteractionMatrix.csr, confidence)``.
     """
-    functions = _spark_module("pyspark.sql.functions")
+    functions = import_extra("pyspark.sql.functions", "spark", "the Spark trainer")
     weight = functions.col("weight")
     if confidence is Confidence.LOG:
         transformed = functions.log1p(weight)
@@ -231,8 +220,8 @@ def fit_spark_als(
     InvalidInput
         If no (user, item) pair has a positive weight total.
     """
-    recommendation = _spark_module("pyspark.ml.recommendation")
-    storage = _spark_module("pyspark.storagelevel")
+    recommendation = import_extra("pyspark.ml.recommendation", "spark", "the Spark trainer")
+    storage = import_extra("pyspark.storagelevel", "spark", "the Spark trainer")
     if staged.window.n_events == 0:
         raise InvalidInput("no event with positive weight to train the als model on")
     ratings = interaction_totals(spark, staged, settings.confidence)
@@ -342,7 +331,9 @@ def _read_factors(path: Path, rows: int, rank: int) -> np.ndarray:
 
     Ids Spark has no factor for (no positive interaction) keep a zero row.
     """
-    dataset: Any = _spark_module("pyarrow.dataset").dataset(path, format="parquet")
+    dataset: Any = import_extra("pyarrow.dataset", "spark", "the Spark trainer").dataset(
+        path, format="parquet"
+    )
     result = np.zeros((rows, rank), dtype=np.float32)
     for batch in dataset.to_batches(columns=["id", "features"]):
         ids = batch.column("id").to_numpy()

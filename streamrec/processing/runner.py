@@ -18,6 +18,10 @@ from streamrec.state.base import OnlineState
 
 log = logging.getLogger(__name__)
 
+#: The consumer group that folds the log into the online state (the embedded
+#: processor thread, or every scale-out worker of one state).
+STATE_GROUP = "streamrec-state"
+
 
 class StreamProcessor:
     """Consumes a log into an online state on a background thread.

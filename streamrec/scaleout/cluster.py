@@ -24,8 +24,8 @@ from types import TracebackType
 
 import httpx
 
-from streamrec.engine import CONSUMER_GROUP
 from streamrec.errors import BackendUnavailable
+from streamrec.processing.runner import STATE_GROUP
 from streamrec.testing.process import free_port
 
 
@@ -73,7 +73,7 @@ def _streamrec(arguments: list[str], log_path: Path | None) -> subprocess.Popen[
 
 
 def start_worker(
-    log_url: str, state_url: str, log_path: Path | None = None, group: str = CONSUMER_GROUP
+    log_url: str, state_url: str, log_path: Path | None = None, group: str = STATE_GROUP
 ) -> subprocess.Popen[bytes]:
     """Start one processor process."""
     urls = ["--log", log_url, "--state", state_url]
@@ -102,7 +102,7 @@ def cluster_up(
     history_url: str | None = None,
     *,
     log_dir: Path | None = None,
-    group: str = CONSUMER_GROUP,
+    group: str = STATE_GROUP,
     ready_timeout_s: float = 60.0,
 ) -> LocalCluster:
     """Start ``n_processors`` workers and ``n_api`` API replicas; return when all APIs

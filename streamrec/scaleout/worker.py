@@ -1,6 +1,7 @@
 """The scale-out processor: one member of a Kafka consumer group folding into Redis.
 
-Run N of them (``streamrec process --log kafka://… --state redis://…``); the group
+Run N of them (``streamrec process --log kafka://… --state redis://…``, wired by
+:func:`streamrec.bootstrap.run_processor`); the group
 gives each partition one owner. A step polls a micro-batch, applies it to the state
 and commits the consumer position only after the state write succeeded. The state
 stores its own per-partition positions in the same write, so a batch redelivered
@@ -11,24 +12,19 @@ messages never reach the state (the Kafka adapter dead-letters them).
 
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
 import threading
 import time
 from dataclasses import dataclass
-from types import FrameType
-from typing import Any
 
 import numpy as np
 
-from streamrec.config import ProcessorSettings, Settings, load_settings
-from streamrec.engine import CONSUMER_GROUP
+from streamrec.config import ProcessorSettings
 from streamrec.errors import StreamrecError
 from streamrec.events import EventBatch
 from streamrec.log.kafka import KafkaEventLog
 from streamrec.log.kafka.consumer import KafkaLogConsumer
-from streamrec.scaleout.topology import require_scaleout
+from streamrec.processing.runner import STATE_GROUP
 from streamrec.state.base import OnlineState
 
 log = logging.getLogger(__name__)
@@ -67,7 +63,7 @@ class Worker:
         log: KafkaEventLog,
         state: OnlineState,
         settings: ProcessorSettings,
-        group: str = CONSUMER_GROUP,
+        group: str = STATE_GROUP,
     ) -> None:
         self.state = state
         self.settings = settings
@@ -164,59 +160,3 @@ def _firsts(batch: EventBatch) -> dict[int, int]:
         int(p): int(batch.offset[logged & (batch.partition == p)].min())
         for p in np.unique(batch.partition[logged]).tolist()
     }
-
-
-def run_worker(settings: Settings, stop: threading.Event, group: str = CONSUMER_GROUP) -> None:
-    """Consume ``settings.log.url`` into ``settings.state.url`` until ``stop`` is set.
-
-    Raises
-    ------
-    ConfigError
-        Unless the log is ``kafka://…`` and the state ``redis://…`` (see
-        :func:`~streamrec.scaleout.topology.require_scaleout`).
-    BackendUnavailable
-        If Kafka or Redis cannot be reached at start.
-    """
-    from streamrec.state.redis import RedisState
-
-    require_scaleout(settings)
-    event_log = KafkaEventLog.connect(settings.log.url)
-    state = RedisState.connect(settings)
-    worker = Worker(event_log, state, settings.processor, group)
-    try:
-        worker.run(stop)
-    finally:
-        worker.close()
-        state.close()
-        event_log.close()
-
-
-def add_process_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``process`` to an ``argparse`` sub-parsers object and return its parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "process", help="run a scale-out processor (Kafka consumer group -> Redis)"
-    )
-    parser.add_argument("--log", required=True, help="kafka://host:port/topic")
-    parser.add_argument("--state", required=True, help="redis://host:port/db[?cluster=true]")
-    parser.add_argument("--config", help="TOML settings file")
-    parser.add_argument("--group", default=CONSUMER_GROUP, help="consumer group")
-    parser.add_argument("--max-batch", type=int, help="events per micro-batch")
-    parser.set_defaults(handler=process_command)
-    return parser
-
-
-def process_command(args: argparse.Namespace) -> int:
-    """Run a worker until SIGINT/SIGTERM; leave the group cleanly."""
-    overrides: dict[str, Any] = {"log": {"url": args.log}, "state": {"url": args.state}}
-    if args.max_batch is not None:
-        overrides["processor"] = {"max_batch": args.max_batch}
-    settings = load_settings(args.config, **overrides)
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    run_worker(settings, stop, args.group)
-    return 0

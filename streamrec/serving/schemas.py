@@ -7,21 +7,22 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from streamrec.events import MAX_ID_LENGTH, parse_timestamp
-from streamrec.state.base import CatalogItem
+from streamrec.state.base import CatalogItem, ItemStats
 
 
-class ItemIn(BaseModel):
-    """Catalog metadata of one item."""
+class ItemBody(BaseModel):
+    """``PUT /v1/items/{item_id}``: an item's catalog metadata (the id is the path's)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
     title: str | None = Field(default=None, max_length=10_000)
     categories: list[str] = Field(default_factory=list, max_length=100)
     tags: list[str] = Field(default_factory=list, max_length=1000)
     price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     available: bool = True
-    created_at: int | None = None
+    created_at: int | None = Field(
+        default=None, description="Epoch milliseconds or RFC 3339 (sent as a string)."
+    )
     properties: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("created_at", mode="before")
@@ -33,23 +34,19 @@ class ItemIn(BaseModel):
             raise ValueError("created_at must be epoch milliseconds or an RFC 3339 string")
         return parse_timestamp(value)
 
-    def to_domain(self) -> CatalogItem:
+    def to_domain(self, item_id: str) -> CatalogItem:
+        """The catalog item ``item_id`` with this metadata."""
+        return CatalogItem(item_id=item_id, **self.model_dump())
+
+
+class ItemIn(ItemBody):
+    """Catalog metadata of one item, with its id (``POST /v1/items``)."""
+
+    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+
+    def to_catalog_item(self) -> CatalogItem:
         """The catalog item."""
         return CatalogItem(**self.model_dump())
-
-
-class ItemBody(BaseModel):
-    """``PUT /v1/items/{item_id}``: metadata without the id (taken from the path)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str | None = None
-    categories: list[str] = Field(default_factory=list, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=1000)
-    price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    available: bool = True
-    created_at: int | str | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
 
 
 class ItemsIn(BaseModel):
@@ -85,3 +82,35 @@ class Accepted(BaseModel):
 
     accepted: int
     applied: bool
+
+
+class ItemOut(BaseModel):
+    """``GET /v1/items/{item_id}``: catalog metadata and live statistics."""
+
+    item_id: str
+    metadata: CatalogItem | None
+    stats: ItemStats | None
+
+
+class ItemStored(BaseModel):
+    """One catalog item stored (durable)."""
+
+    item_id: str
+    stored: bool
+
+
+class Stored(BaseModel):
+    """Catalog items stored (durable)."""
+
+    stored: int
+
+
+class ReadyOut(BaseModel):
+    """``GET /readyz``."""
+
+    status: str
+    version: str
+    model_version: str | None
+    lag: int
+    processor_error: str | None
+    retrain: dict[str, Any] | None

@@ -74,12 +74,14 @@ class ScoredItems:
 
 @dataclass(frozen=True, slots=True)
 class ItemStats:
-    """Decayed activity of one item."""
+    """Activity of one item: decayed popularity (in all, and per event type), trending,
+    raw counts per type, ratings and conversion ratios."""
 
     item_id: str
     popularity: float
     trending: float
     counts: dict[str, int]
+    popularity_by_type: dict[str, float]
     rating_mean: float | None
     rating_count: int
     view_to_cart: float | None
@@ -154,3 +156,7 @@ class Catalog(Protocol):
 class ServingState(OnlineState, Catalog, Protocol):
     """An online state that is also the catalog, as every adapter is: what an engine
     serves from."""
+
+    def close(self) -> None:
+        """Release connections (nothing to release for an in-process state)."""
+        ...

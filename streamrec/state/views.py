@@ -84,9 +84,9 @@ def item_stats_of(state: MemoryState, item_id: str, trending: np.ndarray) -> Ite
     if row is None or table.type_counts[:, row].sum() == 0:
         return None
     counts = {t.value: int(table.type_counts[code, row]) for code, t in enumerate(EVENT_TYPES)}
-    popularity = state.decays.popularity.value_at(
-        table.popularity[row], state.landmark_ms or 0, state.clock_ms
-    )
+    landmark = state.landmark_ms or 0
+    popularity = state.decays.popularity.value_at(table.popularity[row], landmark, state.clock_ms)
+    by_type = state.decays.popularity.value_at(table.type_decayed[:, row], landmark, state.clock_ms)
     rating_count = int(table.rating_count[row])
     views = counts[EventType.VIEW.value] + counts[EventType.CLICK.value]
     carts = counts[EventType.ADD_TO_CART.value]
@@ -95,6 +95,9 @@ def item_stats_of(state: MemoryState, item_id: str, trending: np.ndarray) -> Ite
         popularity=float(popularity),
         trending=float(trending[row]),
         counts={name: n for name, n in counts.items() if n},
+        popularity_by_type={
+            t.value: float(v) for t, v in zip(EVENT_TYPES, by_type.tolist(), strict=True) if v
+        },
         rating_mean=float(table.rating_sum[row] / rating_count) if rating_count else None,
         rating_count=rating_count,
         view_to_cart=_ratio(carts, views),

@@ -16,8 +16,8 @@ import httpx
 import numpy as np
 import pytest
 
+from streamrec.bootstrap import in_memory_engine
 from streamrec.config import Settings
-from streamrec.engine import Engine
 from streamrec.log.embedded import EmbeddedEventLog
 from streamrec.state.memory.snapshot import load_snapshot
 from streamrec.testing.process import free_port
@@ -114,12 +114,12 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path: Path) -> None:
     # the snapshot written at shutdown equals a cold replay of the whole log
     settings = Settings(data_dir=tmp_path)
     restored = load_snapshot(settings, tmp_path / "state" / "snapshot.npz")
-    replayed = Engine.in_memory(settings)
+    replayed = in_memory_engine(settings)
     log = EmbeddedEventLog.open(tmp_path / "log", settings.log)
     try:
         consumer = log.consumer("cold-replay")
         while len(batch := consumer.poll(100_000, 0.1)):
-            replayed.apply(batch)
+            replayed.ingest(batch)
     finally:
         log.close()
     assert restored.positions() == replayed.state.positions()

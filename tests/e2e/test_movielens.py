@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from streamrec.bootstrap import embedded_engine
 from streamrec.cli import main
 from streamrec.config import Settings
 from streamrec.datasets import load_dataset
-from streamrec.engine import Engine
 from streamrec.evaluation.adapters import EngineAlgorithm
 from streamrec.evaluation.algorithms import AlgorithmContext, build_algorithm
 from streamrec.evaluation.baselines import PopularityAlgorithm
@@ -33,13 +33,13 @@ MOVIELENS = {
 def test_ingest_cli_then_recommend(shared_data: Path, tmp_path: Path) -> None:
     source = shared_data / "ml-latest-small"
     assert main(["ingest", str(source), "--data-dir", str(tmp_path), "--quiet"]) == 0
-    engine = Engine.open(Settings(data_dir=tmp_path))
+    engine = embedded_engine(Settings(data_dir=tmp_path))
     try:
         assert engine.lag() == 0
         assert engine.log is not None and engine.log.end_positions() == {0: 100_836}
         rec = engine.recommend("1", 10)
         assert len(rec.items) == 10
-        seen = {i.item_id for i in engine.state.profile("1").recent}  # type: ignore[union-attr]
+        seen = {i.item_id for i in engine.profile("1").recent}  # type: ignore[union-attr]
         assert not seen & {i.item_id for i in rec.items}
         assert all(item.reasons for item in rec.items)
         assert any(r.startswith("because you rated") for item in rec.items for r in item.reasons)

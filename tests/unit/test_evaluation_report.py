@@ -13,9 +13,9 @@ from streamrec.config import Settings
 from streamrec.datasets.movielens import load_movielens
 from streamrec.errors import InvalidInput
 from streamrec.evaluation.adapters import ModelAlgorithm
-from streamrec.evaluation.algorithms import AlgorithmContext, build_algorithm
+from streamrec.evaluation.algorithms import AlgorithmContext, AlgorithmSpec, build_algorithm
 from streamrec.evaluation.cli import add_evaluate_parser
-from streamrec.evaluation.report import AlgorithmSpec, run_evaluation
+from streamrec.evaluation.report import run_evaluation
 from streamrec.evaluation.splits import seed004_split
 from streamrec.evaluation.tuning import candidates, nest, tune, validation_split
 from streamrec.models.itemknn import ItemKNNModel

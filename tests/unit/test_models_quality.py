@@ -18,7 +18,6 @@ from streamrec.models import (
     ItemKNNModel,
     Recommender,
 )
-from streamrec.models.base import import_extra
 from streamrec.state.base import CatalogItem
 
 GROUP_USERS, GROUP_ITEMS, HIDDEN = 30, 12, 3
@@ -193,8 +192,3 @@ def test_ann_pads_when_asked_for_more_than_it_holds() -> None:
     ids, scores = index.query(vectors[:1], 5)
     assert ids[0, 0] == 0 and scores[0, 0] == pytest.approx(1.0)
     assert (ids[0, 3:] == -1).all() and np.isneginf(scores[0, 3:]).all()
-
-
-def test_a_missing_extra_is_reported_with_an_install_hint() -> None:
-    with pytest.raises(ConfigError, match=r"pip install 'streamrec\[models\]'"):
-        import_extra("streamrec_absent_extra", "this feature")

@@ -1,6 +1,6 @@
 """The retrain schedule: thresholds, one training at a time, failure and retry, stop.
 
-The trainings are real: ``train_from_history`` runs in a spawned child process on a
+The trainings are real: ``streamrec.bootstrap.train`` runs in a spawned child process on a
 small embedded history (item-kNN only, for speed).
 """
 
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from streamrec.adapters import models_directory
+from streamrec.bootstrap import train
+from streamrec.bootstrap.adapters import models_directory
 from streamrec.config import Settings, load_settings
 from streamrec.datasets import SyntheticShop
 from streamrec.models.schedule import Baseline, RetrainScheduler, retrain_due
 from streamrec.models.settings import ModelSettings
 from streamrec.models.store import ModelStore
-from streamrec.training import train_from_history
 from tests.history import fill_history
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "streamrec.example.toml"
@@ -55,7 +55,7 @@ def _scheduler(
 ) -> RetrainScheduler:
     return RetrainScheduler(
         settings,
-        train_from_history,
+        train,
         applied,
         Baseline(0, time.time() - ago_s),
         on_published=(published if published is not None else []).append,
@@ -166,7 +166,7 @@ def test_stop_ends_the_thread_and_the_training_in_progress(tmp_path: Path) -> No
     applied = Applied(0)
     scheduler = RetrainScheduler(
         _settings(tmp_path, every_events=100),
-        train_from_history,
+        train,
         applied,
         Baseline(0, time.time()),
         check_interval_s=0.05,

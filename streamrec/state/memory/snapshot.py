@@ -3,19 +3,22 @@
 The snapshot holds every state array, the id tables, the catalog and the log
 positions the state reflects. On start the engine loads it and replays the log
 from those positions, which yields the same state as replaying the whole log.
+:class:`SnapshotSchedule` is the embedded engine's hook that writes one every
+``state.snapshot_every_events`` events or ``state.snapshot_interval_s`` seconds.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
-from streamrec.config import Settings
+from streamrec.config import Settings, StateSettings
 from streamrec.errors import CorruptData
 from streamrec.ids import IdMap
 from streamrec.processing.cooccurrence import CooccurrenceIndex
@@ -102,3 +105,33 @@ def load_snapshot(settings: Settings, path: Path) -> MemoryState:
     state.clock_ms = meta["clock_ms"]
     state.set_positions({int(p): o for p, o in meta["positions"].items()})
     return state
+
+
+class SnapshotSchedule:
+    """Writes the state's snapshot when enough events or time went by, and on demand.
+
+    Installed by the embedded wiring as the processor's after-batch hook; each
+    snapshot also forgets users past the profile TTL (so the snapshot is as small
+    as the active set).
+    """
+
+    def __init__(self, state: MemoryState, path: Path, settings: StateSettings) -> None:
+        self.state = state
+        self.path = path
+        self.settings = settings
+        self._since = 0
+        self._last = time.monotonic()
+
+    def after_batch(self, events: int) -> None:
+        """Count an applied batch; snapshot (after expiring stale users) when due."""
+        self._since += events
+        due = time.monotonic() - self._last >= self.settings.snapshot_interval_s
+        if self._since >= self.settings.snapshot_every_events or due:
+            self.state.expire(self.state.clock_ms)
+            self.save()
+
+    def save(self) -> None:
+        """Write the snapshot now."""
+        save_snapshot(self.state, self.path)
+        self._since = 0
+        self._last = time.monotonic()

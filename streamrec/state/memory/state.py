@@ -91,6 +91,10 @@ class MemoryState:
                 self.users.release(stale.tolist())
             return len(stale)
 
+    def close(self) -> None:
+        """Nothing to release: the state lives in this process (snapshots are the
+        embedded engine's business)."""
+
     # -- catalog --------------------------------------------------------------
 
     def upsert(self, items: Sequence[CatalogItem]) -> None:

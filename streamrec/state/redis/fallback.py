@@ -108,6 +108,10 @@ class FallbackState:
         """Insert or replace items (raises while Redis is down)."""
         self.state.upsert(items)
 
+    def close(self) -> None:
+        """Release the Redis connections."""
+        self.state.close()
+
     # -- reads degrade -------------------------------------------------------
 
     def profile(self, user_id: str) -> UserProfile | None:

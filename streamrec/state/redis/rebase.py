@@ -18,6 +18,8 @@ import re
 
 import numpy as np
 
+from streamrec.errors import ConfigError
+from streamrec.state.base import ServingState
 from streamrec.state.redis.keys import redis_errors
 from streamrec.state.redis.state import RedisState
 
@@ -108,3 +110,18 @@ def _scale_profile(state: RedisState, key: str, factor: float) -> None:
     table = state.codec.decode([blob])  # type: ignore[list-item]
     table.affinity_weight *= np.float32(factor)
     state.client.set(key, state.codec.encode(table, 1)[0], keepttl=True)
+
+
+def rebase_state(state: ServingState, landmark_ms: int | None = None) -> tuple[int, int]:
+    """:func:`rebase` a state opened from a URL; ``None`` moves the landmark to the
+    latest event. Returns (keys touched, the new landmark).
+
+    Raises
+    ------
+    ConfigError
+        If ``state`` is not a Redis state.
+    """
+    if not isinstance(state, RedisState):
+        raise ConfigError("a landmark rebase applies to a Redis state (redis://…)")
+    landmark = landmark_ms if landmark_ms is not None else state.clock()[1]
+    return rebase(state, landmark), landmark

@@ -1,0 +1,260 @@
+"""The roles a streamrec process plays, each wired from the settings in one place.
+
+- :func:`embedded_engine`: the whole engine in one process — a log (embedded by
+  default), the memory state restored from its snapshot and kept snapshotted, the
+  catalog journal, a stream-processor thread, the model registry and, for
+  ``streamrec serve``, the retrain schedule.
+- :func:`api_replica`: a stateless scale-out API process — Kafka log, Redis state
+  read through a fallback (answers built while Redis is down say ``fallback``).
+- :func:`open_engine`: one of those two, chosen by the state URL
+  (:func:`serving_engine` is what ``streamrec serve`` runs).
+- :func:`in_memory_engine`: no files, events applied synchronously (evaluation).
+- :func:`run_processor`: a scale-out worker folding a Kafka consumer group into Redis.
+- :func:`train`: the trainer, from the configured history into the model store.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Literal
+
+from streamrec.bootstrap.adapters import (
+    catalog_journal_path,
+    models_directory,
+    open_history,
+    open_log,
+    open_memory_state,
+    open_state,
+    scheme_of,
+    snapshot_path,
+)
+from streamrec.config import Settings
+from streamrec.engine import Engine, StatePositions
+from streamrec.errors import ConfigError
+from streamrec.extras import MissingExtra, import_extra
+from streamrec.models.bundle import ModelBundle
+from streamrec.models.schedule import Baseline, RetrainScheduler
+from streamrec.models.spark_als import train_spark_bundle
+from streamrec.models.store import ModelStore
+from streamrec.models.trainer import train_and_publish
+from streamrec.processing.runner import STATE_GROUP, StreamProcessor
+from streamrec.recommend.model_sources import FixedModels, ModelRegistry
+from streamrec.state.base import ServingState
+from streamrec.state.memory import MemoryState
+from streamrec.state.memory.journal import CatalogJournal
+from streamrec.state.memory.snapshot import SnapshotSchedule
+
+log = logging.getLogger(__name__)
+
+#: What the scale-out topology is given on the command line.
+SCALEOUT_URLS = "--log kafka://host:port/topic --state redis://host:port/db[?cluster=true]"
+
+#: Who fits the models: ``implicit`` in this process, or Spark MLlib (ALS).
+Trainer = Literal["implicit", "spark"]
+TRAINERS: tuple[Trainer, ...] = ("implicit", "spark")
+
+
+def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[MemoryState]:
+    """The durable single-process engine of ``settings``.
+
+    Loads the state snapshot, replays the catalog journal, starts a processor that
+    replays the log from the snapshot's positions and then follows it, and watches
+    the model store. With ``retrain`` the engine also retrains on the
+    ``models.retrain_every_*`` schedule (only this topology does: its process owns
+    the log, so exactly one trainer runs per history).
+
+    Raises
+    ------
+    ConfigError
+        For a state URL other than ``memory``, or a log URL no adapter serves.
+    """
+    if scheme_of(settings.state.url) != "memory":
+        raise ConfigError(
+            f"the embedded engine keeps its state in memory, not {settings.state.url!r} "
+            f"(a remote state is the scale-out topology: {SCALEOUT_URLS})"
+        )
+    state = open_memory_state(settings)
+    journal = CatalogJournal(catalog_journal_path(settings.data_dir))
+    state.upsert(journal.read())
+    event_log = open_log(settings)
+    registry = ModelRegistry(ModelStore(models_directory(settings.data_dir)))
+    snapshots = SnapshotSchedule(state, snapshot_path(settings.data_dir), settings.state)
+    consumer = event_log.consumer(STATE_GROUP)
+    consumer.seek(state.positions() or {0: 0})
+    processor = StreamProcessor(
+        consumer, state, settings.processor, on_applied=snapshots.after_batch
+    )
+    engine = Engine(
+        settings, state, log=event_log, progress=processor, journal=journal, models=registry
+    )
+    engine.on_close(event_log.close)
+    engine.on_close(snapshots.save)
+    processor.start()
+    engine.on_close(processor.stop)
+    registry.start()
+    engine.on_close(registry.stop)
+    if retrain:
+        engine.retrain = _retrain_schedule(engine, registry)
+    return engine
+
+
+def _retrain_schedule(engine: Engine[Any], registry: ModelRegistry) -> RetrainScheduler | None:
+    """Start retraining on the models' schedule (``None`` when it is off or cannot run)."""
+    schedule = engine.settings.models
+    if schedule.retrain_every_events <= 0 and schedule.retrain_every_s <= 0:
+        return None
+    try:
+        import_extra("implicit", "models", "scheduled retraining")
+    except MissingExtra as exc:
+        log.warning("no scheduled retraining: %s", exc)
+        return None
+    bundle = registry.bundle
+    scheduler = RetrainScheduler(
+        engine.settings,
+        train,
+        engine.applied_events,
+        Baseline.of(bundle.manifest if bundle else None, engine.applied_events()),
+        on_published=lambda version: registry.refresh(),
+    )
+    scheduler.start()
+    engine.on_close(scheduler.stop)
+    return scheduler
+
+
+def require_scaleout(settings: Settings) -> None:
+    """Check that ``settings`` name a Kafka log and a Redis state, in full.
+
+    Raises
+    ------
+    ConfigError
+        For another log or state, or a malformed URL (the message names both flags).
+    MissingExtra
+        When the ``kafka`` or ``redis`` extra is missing.
+    """
+    kafka = import_extra("streamrec.log.kafka", "kafka", "the scale-out topology")
+    keys = import_extra("streamrec.state.redis.keys", "redis", "the scale-out topology")
+    try:
+        kafka.KafkaTarget.parse(settings.log.url)
+        keys.RedisTarget.parse(settings.state.url)
+    except ConfigError as exc:
+        raise ConfigError(f"the scale-out topology needs {SCALEOUT_URLS}: {exc}") from None
+
+
+def api_replica(settings: Settings) -> Engine[Any]:
+    """A stateless scale-out API process: events to Kafka, reads from Redis.
+
+    Reads go through a fallback (a cached popularity list while Redis is down) with
+    the socket timeout ``serving.state_timeout_s``; models come from the model store
+    under ``settings.data_dir`` (shared storage when there are several replicas).
+
+    Raises
+    ------
+    ConfigError
+        Unless the log is ``kafka://…`` and the state ``redis://…``.
+    BackendUnavailable
+        If Kafka or Redis cannot be reached at start.
+    """
+    require_scaleout(settings)
+    fallback = import_extra("streamrec.state.redis.fallback", "redis", "the Redis online state")
+    timeout = settings.state.model_copy(update={"timeout_s": settings.serving.state_timeout_s})
+    redis = open_state(settings.model_copy(update={"state": timeout}))
+    event_log = open_log(settings)
+    registry = ModelRegistry(ModelStore(models_directory(settings.data_dir)))
+    state: ServingState = fallback.FallbackState(redis)
+    engine = Engine(
+        settings,
+        state,
+        log=event_log,
+        progress=StatePositions(redis),
+        models=registry,
+        read_watch=fallback.degradation_watch,
+    )
+    engine.on_close(state.close)
+    engine.on_close(event_log.close)
+    registry.start()
+    engine.on_close(registry.stop)
+    return engine
+
+
+def open_engine(settings: Settings, *, retrain: bool = False) -> Engine[Any]:
+    """The engine of ``settings``: embedded for a ``memory`` state (retraining on
+    schedule with ``retrain``), an API replica for a remote one."""
+    if scheme_of(settings.state.url) == "memory":
+        return embedded_engine(settings, retrain=retrain)
+    return api_replica(settings)
+
+
+def serving_engine(settings: Settings) -> Engine[Any]:
+    """The engine ``streamrec serve`` runs: :func:`open_engine` with retraining."""
+    return open_engine(settings, retrain=True)
+
+
+def in_memory_engine(
+    settings: Settings | None = None, models: ModelBundle | None = None
+) -> Engine[MemoryState]:
+    """An engine with no files: :meth:`Engine.ingest` applies events at once.
+
+    ``models``, when given, are its batch-model candidate sources.
+    """
+    settings = settings or Settings()
+    fixed = FixedModels(models) if models is not None else None
+    return Engine(settings, MemoryState(settings), models=fixed)
+
+
+def run_processor(settings: Settings, stop: threading.Event, group: str = STATE_GROUP) -> None:
+    """Consume ``settings.log.url`` into ``settings.state.url`` until ``stop`` is set.
+
+    Raises
+    ------
+    ConfigError
+        Unless the log is ``kafka://…`` and the state ``redis://…``.
+    BackendUnavailable
+        If Kafka or Redis cannot be reached at start.
+    """
+    require_scaleout(settings)
+    worker_module = import_extra("streamrec.scaleout.worker", "kafka", "a scale-out processor")
+    event_log = open_log(settings)
+    state = open_state(settings)
+    worker = worker_module.Worker(event_log, state, settings.processor, group)
+    try:
+        worker.run(stop)
+    finally:
+        worker.close()
+        state.close()
+        event_log.close()
+
+
+def train(settings: Settings, trainer: Trainer = "implicit") -> str:
+    """Train on every event of the history, publish atomically; return the version.
+
+    ``trainer="spark"`` fits ALS on Spark (``models.spark``) and publishes the same
+    artifact; see :func:`streamrec.models.spark_als.train_spark_bundle`. The catalog
+    is the embedded journal under ``settings.data_dir``, the models go to its store.
+
+    Raises
+    ------
+    ConfigError
+        If ``trainer`` is not one of :data:`TRAINERS`.
+    MissingExtra
+        If the trainer's extra (``models``, or ``spark``) is missing.
+    """
+    if trainer not in TRAINERS:
+        raise ConfigError(f"unknown trainer {trainer!r} (known: {', '.join(TRAINERS)})")
+    history = open_history(settings)
+    try:
+        catalog = CatalogJournal(catalog_journal_path(settings.data_dir)).read()
+        store = ModelStore(models_directory(settings.data_dir))
+        if trainer == "implicit":
+            import_extra("implicit", "models", "training the batch models")
+            return train_and_publish(
+                history, catalog, store, settings.models, weights=settings.weights
+            )
+        bundle = train_spark_bundle(
+            history.scan(), catalog, settings.models, weights=settings.weights
+        )
+        version: str = store.publish(bundle)
+        store.prune(settings.models.keep_versions)
+        return version
+    finally:
+        history.close()

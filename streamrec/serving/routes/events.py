@@ -1,0 +1,67 @@
+"""``POST /v1/events``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from streamrec.events import Event, EventBatch, decode_events
+from streamrec.serving.dependencies import EngineDep, MetricsDep, SettingsDep
+from streamrec.serving.schemas import Accepted
+
+router = APIRouter(tags=["events"])
+
+#: The body is read raw (validated whole-batch by :func:`decode_events`), so its
+#: schema is declared here: one event, or ``{"events": [...]}``.
+EVENTS_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Event"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "events": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Event"},
+                            }
+                        },
+                        "required": ["events"],
+                    },
+                ]
+            }
+        }
+    },
+}
+
+#: Schemas the raw-body route refers to, for the OpenAPI description.
+REFERENCED_SCHEMAS = {"Event": Event}
+
+
+@router.post(
+    "/v1/events",
+    status_code=202,
+    response_model=Accepted,
+    openapi_extra={"requestBody": EVENTS_BODY},
+)
+async def post_events(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    wait: bool = False,
+) -> Accepted:
+    """One event or ``{"events": [...]}``; 202 once durable (and applied with ``wait``).
+
+    A batch is validated whole: one bad event rejects it with 422, every problem
+    listed, and nothing of it is stored.
+    """
+    events = decode_events(await request.body(), settings.serving.max_events_per_request)
+    batch = EventBatch.from_events(events)
+    await run_in_threadpool(engine.ingest, batch, wait)
+    metrics.events.inc(len(events))
+    return Accepted(accepted=len(events), applied=wait)

@@ -1,0 +1,40 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from streamrec import __version__
+from streamrec.serving.dependencies import EngineDep, MetricsDep
+from streamrec.serving.metrics import EXPOSITION_TYPE
+from streamrec.serving.schemas import ReadyOut
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
+async def readyz(engine: EngineDep) -> JSONResponse:
+    """Ready to serve: the engine is open and its processor healthy (503 otherwise)."""
+    status = engine.status()
+    body = ReadyOut(
+        status="ready" if status.ready else "degraded",
+        version=__version__,
+        model_version=status.model_version,
+        lag=status.lag,
+        processor_error=status.processor_error,
+        retrain=status.retrain.as_dict() if status.retrain is not None else None,
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if status.ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def prometheus(metrics: MetricsDep) -> Response:
+    """Prometheus text format."""
+    return Response(metrics.exposition(), media_type=EXPOSITION_TYPE)
