@@ -22,7 +22,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from streamrec import __version__
-from streamrec.client.errors import StreamrecClientError, http_error
+from streamrec.client.errors import StreamrecClientError, http_error, is_error_body
 from streamrec.client.models import (
     Accepted,
     Event,
@@ -49,7 +49,8 @@ class Call(Generic[M]):
 
     ``idempotent`` says whether sending it twice is harmless (see
     :mod:`streamrec.client.retry`); ``also_ok`` lists non-2xx statuses whose body
-    is still an answer of type ``model`` (``/readyz`` answers 503 when degraded).
+    is still an answer of type ``model`` unless it is in the error shape
+    (``/readyz`` answers 503 with its readiness when degraded).
     """
 
     method: str
@@ -67,6 +68,12 @@ class Call(Generic[M]):
             self.method, self.path, params=self.params, content=self.body, headers=headers
         )
 
+    def is_answer(self, response: httpx.Response) -> bool:
+        """Whether ``response`` carries this call's answer rather than an error."""
+        if response.is_success:
+            return True
+        return response.status_code in self.also_ok and not is_error_body(response)
+
     def read(self, response: httpx.Response) -> M:
         """The answer's model.
 
@@ -77,7 +84,7 @@ class Call(Generic[M]):
         StreamrecClientError
             When a successful answer does not fit ``model``.
         """
-        if not (response.is_success or response.status_code in self.also_ok):
+        if not self.is_answer(response):
             raise http_error(response)
         try:
             return self.model.model_validate_json(response.content)

@@ -125,16 +125,27 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - current)
 
 
+def _error_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The ``error`` object of a body in the API's error shape, else ``None``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else None
+
+
+def is_error_body(response: httpx.Response) -> bool:
+    """Whether the body is in the API's error shape ``{"error": {...}}``."""
+    return _error_object(response) is not None
+
+
 def http_error(response: httpx.Response) -> StreamrecHTTPError:
     """The error for a non-2xx ``response``, read from the API's error shape."""
     status = response.status_code
     code, message, details = f"http_{status}", response.reason_phrase, None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
+    error = _error_object(response)
+    if error is not None:
         code = str(error.get("code", code))
         message = str(error.get("message", message))
         details = error.get("details")

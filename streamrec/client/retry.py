@@ -110,8 +110,7 @@ class Attempts:
 
     def after_response(self, response: httpx.Response) -> float | None:
         """The wait before retrying after this answer, or ``None``: read it as final."""
-        status = response.status_code
-        if status not in RETRIED_STATUSES or status in self.call.also_ok:
+        if response.status_code not in RETRIED_STATUSES or self.call.is_answer(response):
             return None
         asked = retry_after_seconds(response.headers.get("retry-after"))
         if asked is not None:

@@ -59,7 +59,7 @@ def test_catalog_events_and_every_list(client: StreamrecClient) -> None:
     tent, stove, lamp = "s-tent #1?", "s-stove", "s-lamp"  # ids with reserved characters
     stored = client.put_item(ItemIn(item_id=tent, title="Trail Tent", categories=["s-camping"]))
     assert stored.item_id == tent and stored.stored
-    more = [
+    more: list[ItemIn | dict[str, object]] = [
         {"item_id": stove, "title": "Camp Stove", "categories": ["s-camping"]},
         ItemIn(item_id=lamp, title="Camp Lamp", categories=["s-camping"], price=12.5),
     ]
@@ -211,7 +211,8 @@ def test_async_client_speaks_every_route(streamrec_url: str) -> None:
             assert (await client.health()).status == "ok"
             assert (await client.ready()).ready
             await client.put_item({"item_id": "a-tent", "title": "Tent", "categories": ["a-c"]})
-            assert (await client.post_items([ItemIn(item_id="a-stove", categories=["a-c"])])).stored == 1
+            stove = ItemIn(item_id="a-stove", categories=["a-c"])
+            assert (await client.post_items([stove])).stored == 1
             history = _views("a-1", ["a-tent", "a-stove"]) + _views("a-2", ["a-tent"])
             assert (await client.send_events(history, wait=True)).accepted == 3
             recs = await client.recommendations("a-2", k=2, category="a-c")
