@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import streamrec
@@ -80,3 +82,16 @@ def test_core_modules_do_not_reach_into_adapters_or_serving() -> None:
         for path in _core_files()
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_client_loads_no_server_library() -> None:
+    """``streamrec.client`` speaks HTTP only: it loads no server framework and no engine."""
+    probe = "import sys, streamrec.client; print(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    modules = set(result.stdout.split())
+    libraries = {name.split(".")[0] for name in modules}
+    assert "httpx" in libraries
+    assert libraries & (CLIENT_LIBRARIES - {"httpx"}) == set()
+    assert {"streamrec.engine", "streamrec.serving.app"} & modules == set()
