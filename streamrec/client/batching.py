@@ -68,6 +68,18 @@ class FailedBatch:
     events: list[EventLike]
     error: Exception
 
+    def events_without_problems(self) -> list[EventLike]:
+        """The events no problem names, in order: what can be sent again as they are.
+
+        All of them when the failure was not a rejection (a connection failure, a 503).
+        """
+        named = (
+            {p.index for p in self.error.problems}
+            if isinstance(self.error, StreamrecHTTPError)
+            else set()
+        )
+        return [event for i, event in enumerate(self.events) if i not in named]
+
     def describe(self) -> str:
         """One line: how many events, the error, and the first problems."""
         text = f"{len(self.events)} event(s): {self.error}"

@@ -167,7 +167,9 @@ def test_batcher_flush_raises_a_rejected_batch_with_its_events(client: Streamrec
         assert isinstance(failure.error, InvalidInputError)
         assert [(p.index, p.field) for p in failure.error.problems] == [(1, "type")]
         assert "#1 type" in str(raised.value)
-        batcher.add(good)  # reported once: the batcher goes on
+        assert failure.events_without_problems() == [good]
+        for event in failure.events_without_problems():
+            batcher.add(event)  # reported once: the batcher goes on
         batcher.flush()
     assert _events_of(client, "b-bad") == 1
 

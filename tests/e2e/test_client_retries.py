@@ -296,6 +296,7 @@ def test_a_batch_that_cannot_be_delivered_is_raised_by_close(app: ScriptedApp, u
             batcher.close()
     (failure,) = raised.value.failures
     assert failure.events == [EVENT] and isinstance(failure.error, UnavailableError)
+    assert failure.events_without_problems() == [EVENT]  # nothing wrong with it: resend
 
 
 def test_the_async_client_retries_the_same_way(app: ScriptedApp, url: str) -> None:
