@@ -151,7 +151,7 @@ def test_503_is_retried_after_its_retry_after_seconds(app: ScriptedApp, url: str
     with StreamrecClient(url, retry=FAST) as client:
         assert client.send_event(EVENT).accepted == 1
     (gap,) = app.gaps()
-    assert 1.0 <= gap < 1.5  # exactly the asked wait, not the 0.05 s backoff
+    assert 1.0 <= gap < 2.0  # the asked wait, not the 0.05 s backoff
 
 
 def test_429_is_retried_at_its_retry_after_date(app: ScriptedApp, url: str) -> None:
@@ -162,7 +162,7 @@ def test_429_is_retried_at_its_retry_after_date(app: ScriptedApp, url: str) -> N
         assert client.recommendations("u").item_ids == ["i"]
     first, second = app.arrivals
     assert second.at >= parsedate_to_datetime(retry_at).timestamp()
-    assert second.at - first.at < 2.5
+    assert second.at - first.at < 3.5
 
 
 def test_without_retry_after_the_backoff_doubles_with_jitter(app: ScriptedApp, url: str) -> None:
@@ -172,7 +172,7 @@ def test_without_retry_after_the_backoff_doubles_with_jitter(app: ScriptedApp, u
         client.popular()
     ceilings = [0.2, 0.4, 0.4]  # 0.2 * 2**n, capped at 0.4
     for gap, ceiling in zip(app.gaps(), ceilings, strict=True):
-        assert ceiling / 2 <= gap < ceiling + 0.15
+        assert ceiling / 2 <= gap < ceiling + 0.5
 
 
 @pytest.mark.parametrize(
@@ -310,6 +310,6 @@ def test_the_async_client_retries_the_same_way(app: ScriptedApp, url: str) -> No
                 await client.get_item("gone")
 
     asyncio.run(scenario())
-    assert 0.5 <= app.gaps()[0] < 1.0
+    assert 0.5 <= app.gaps()[0] < 1.5
     assert [a.query for a in app.arrivals[:2]] == ["wait=true", "wait=true"]
     assert len(app.arrivals) == 3 and app.arrivals[0].headers["authorization"] == "Bearer k-9"
