@@ -15,10 +15,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import uvicorn
 
+from streamrec.client import NotFoundError, StreamrecClient
 from streamrec.config import Settings
 from streamrec.datasets import SyntheticShop
 from streamrec.events import EventBatch, now_ms
@@ -48,12 +48,14 @@ def _restamped(shop: SyntheticShop, batch_size: int) -> Iterator[EventBatch]:
         yield dataclasses.replace(batch, timestamp=np.full(len(batch), now_ms(), dtype=np.int64))
 
 
-def _show(client: httpx.Client, users: list[str]) -> None:
+def _show(client: StreamrecClient, users: list[str]) -> None:
     for user in users:
-        profile = client.get(f"/v1/users/{user}/profile")
-        recent = [i["item_id"] for i in profile.json()["recent"][:3]] if profile.is_success else []
-        recs = client.get(f"/v1/users/{user}/recommendations", params={"k": 3}).json()["items"]
-        shown = "; ".join(f"{r['item_id']} ({r['reasons'][0]})" for r in recs)
+        try:
+            recent = [i.item_id for i in client.profile(user).recent[:3]]
+        except NotFoundError:
+            recent = []
+        recs = client.recommendations(user, k=3).items
+        shown = "; ".join(f"{r.item_id} ({r.reasons[0]})" for r in recs)
         print(f"  {user:>8} recently {recent} -> {shown}")
 
 
@@ -68,17 +70,14 @@ def run_demo(settings: Settings, events_per_second: float, duration_s: float, wa
         shop = SyntheticShop(n_users=2_000, n_items=1_000, n_categories=12, seed=1)
         batch_size = max(1, int(events_per_second / 10))
         try:
-            with httpx.Client(base_url=url, timeout=30) as client:
-                items = [dataclasses.asdict(i) for i in shop.catalog()]
-                client.post("/v1/items", json={"items": items}).raise_for_status()
+            with StreamrecClient(url, timeout=30) as client:
+                client.post_items(dataclasses.asdict(i) for i in shop.catalog())
                 started = time.monotonic()
                 sent = 0
                 watched: list[str] = []
                 next_show = started + 2
                 for batch in _restamped(shop, batch_size):
-                    client.post(
-                        "/v1/events", json={"events": list(batch.records())}
-                    ).raise_for_status()
+                    client.send_events(batch.records())
                     sent += len(batch)
                     watched = watched or list(dict.fromkeys(batch.user_id))[:watch]
                     now = time.monotonic()

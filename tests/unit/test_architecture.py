@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import streamrec
@@ -176,3 +178,16 @@ def test_the_import_graph_has_no_cycles() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_client_loads_no_server_library() -> None:
+    """``streamrec.client`` speaks HTTP only: it loads no server framework and no engine."""
+    probe = "import sys, streamrec.client; print(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    modules = set(result.stdout.split())
+    libraries = {name.split(".")[0] for name in modules}
+    assert "httpx" in libraries
+    assert libraries & (CLIENT_LIBRARIES - {"httpx"}) == set()
+    assert {"streamrec.engine", "streamrec.serving.app"} & modules == set()

@@ -1,0 +1,184 @@
+"""Typed bodies of HTTP API v1, as the client sends and reads them.
+
+Requests reuse the server's own models (:class:`~streamrec.events.Event` and
+:class:`~streamrec.serving.schemas.ItemIn`), so a request the client builds is one the
+server accepts. Responses are declared here, with ``extra="allow"``: a field a newer
+server adds (``next_page_token``, ``experiment``, ``degraded``, …) is kept in
+``model_extra`` instead of being dropped, so it can be read without a client change.
+``tests/e2e/test_client_contract.py`` checks these fields against the server's
+``/openapi.json`` and its live answers, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from streamrec.events import Event, EventType
+from streamrec.serving.schemas import ItemIn
+
+__all__ = [
+    "Accepted",
+    "Event",
+    "EventType",
+    "Health",
+    "Interaction",
+    "ItemDetail",
+    "ItemIn",
+    "ItemMetadata",
+    "ItemStats",
+    "ItemStored",
+    "ItemsStored",
+    "Profile",
+    "Readiness",
+    "RecommendationList",
+    "RecommendedItem",
+    "ResponseModel",
+    "Session",
+]
+
+
+class ResponseModel(BaseModel):
+    """A response body: read-only, keeping fields this client does not know yet."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class RecommendedItem(ResponseModel):
+    """One item of a list: its blended score, why it is there, and each source's share."""
+
+    item_id: str
+    score: float
+    reasons: list[str]
+    sources: dict[str, float]
+
+
+class RecommendationList(ResponseModel):
+    """A "for you", similar, popular or trending list.
+
+    ``recommendation_id`` names this served list: send it back on the events it
+    leads to (impressions, clicks, purchases) so they are attributed to it.
+    ``fallback`` is true when the list is popularity standing in for personalization.
+    """
+
+    user_id: str | None = None
+    items: list[RecommendedItem]
+    variant: str
+    model_version: str | None
+    recommendation_id: str
+    fallback: bool
+
+    @property
+    def item_ids(self) -> list[str]:
+        """The recommended ids, best first."""
+        return [item.item_id for item in self.items]
+
+
+class Accepted(ResponseModel):
+    """Events accepted: durable, and applied to the online state too when ``applied``."""
+
+    accepted: int
+    applied: bool
+
+
+class ItemStored(ResponseModel):
+    """``PUT /v1/items/{item_id}``: the item's metadata was stored."""
+
+    item_id: str
+    stored: bool
+
+
+class ItemsStored(ResponseModel):
+    """``POST /v1/items``: how many items were stored."""
+
+    stored: int
+
+
+class ItemMetadata(ResponseModel):
+    """An item's catalog metadata (``created_at`` in epoch milliseconds)."""
+
+    item_id: str
+    title: str | None
+    categories: list[str]
+    tags: list[str]
+    price: float | None
+    available: bool
+    created_at: int | None
+    properties: dict[str, Any]
+
+
+class ItemStats(ResponseModel):
+    """An item's decayed activity and conversion rates."""
+
+    item_id: str
+    popularity: float
+    trending: float
+    counts: dict[str, int]
+    rating_mean: float | None
+    rating_count: int
+    view_to_cart: float | None
+    cart_to_purchase: float | None
+
+
+class ItemDetail(ResponseModel):
+    """``GET /v1/items/{item_id}``: metadata (if stored) and live stats (if ever seen)."""
+
+    item_id: str
+    metadata: ItemMetadata | None
+    stats: ItemStats | None
+
+
+class Interaction(ResponseModel):
+    """One remembered interaction of a user."""
+
+    item_id: str
+    type: str
+    timestamp: int
+    value: float | None
+
+
+class Session(ResponseModel):
+    """The user's current session."""
+
+    session_key: int
+    started_ms: int
+    events: int
+    category: str | None
+
+
+class Profile(ResponseModel):
+    """A user's real-time features (``recent`` newest first)."""
+
+    user_id: str
+    recent: list[Interaction]
+    seen: list[str]
+    negative: list[str]
+    cart: list[str]
+    wishlist: list[str]
+    affinities: dict[str, float]
+    session: Session | None
+    events: int
+    last_ms: int
+
+
+class Health(ResponseModel):
+    """``GET /healthz``: the process is up."""
+
+    status: str
+
+
+class Readiness(ResponseModel):
+    """``GET /readyz``, answered with 200 when ready and 503 when degraded."""
+
+    status: str
+    version: str
+    model_version: str | None
+    lag: int
+    processor_error: str | None
+    retrain: dict[str, Any] | None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the server is ready to serve."""
+        return self.status == "ready"
