@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from pydantic import ConfigDict
 
 from streamrec.events import EventBatch
 
@@ -28,6 +29,8 @@ class Ranking(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Interaction:
     """One remembered interaction of a user."""
+
+    __pydantic_config__ = ConfigDict(json_schema_serialization_defaults_required=True)
 
     item_id: str
     type: str
@@ -91,6 +94,9 @@ class ItemStats:
 @dataclass(frozen=True, slots=True)
 class CatalogItem:
     """Item metadata (DESIGN.md section 4)."""
+
+    #: Answers always carry every field, so their schema requires them all.
+    __pydantic_config__ = ConfigDict(json_schema_serialization_defaults_required=True)
 
     item_id: str
     title: str | None = None
