@@ -20,6 +20,7 @@ PLUGGED_COMMANDS: tuple[tuple[str, str], ...] = (
     ("streamrec.bench.cli", "add_bench_parser"),
     ("streamrec.scaleout.worker", "add_process_parser"),
     ("streamrec.scaleout.landmark", "add_rebase_parser"),
+    ("streamrec.history.archive", "add_archive_parser"),
 )
 
 
