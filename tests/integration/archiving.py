@@ -10,7 +10,18 @@ import psycopg
 from streamrec.events import EventBatch
 from streamrec.history.archive import HistoryArchiver
 from streamrec.history.postgres import PostgresHistory
-from tests.integration.helpers import records_by_position
+from streamrec.log.kafka import KafkaEventLog
+from tests.integration.helpers import records_by_position, sequence_batch
+
+
+def append(log: KafkaEventLog, n: int, chunk: int = 1_000, start: int = 0) -> EventBatch:
+    """Append events ``start…start + n`` of :func:`sequence_batch` in chunks; return
+    them with their positions."""
+    end = start + n
+    return EventBatch.concat(
+        log.append(sequence_batch(min(chunk, end - first), start=first))
+        for first in range(start, end, chunk)
+    )
 
 
 def migrated(url: str) -> str:

@@ -26,6 +26,7 @@ from streamrec.history.postgres import PostgresHistory
 from streamrec.log.kafka import KafkaEventLog
 from streamrec.scaleout.cluster import LocalCluster, start_archiver
 from tests.integration.archiving import (
+    append,
     migrated,
     step_until,
     stored_count,
@@ -59,14 +60,6 @@ def history_url(postgres_database: str) -> str:
 @pytest.fixture
 def group(topic: str) -> str:
     return f"history-{topic}"
-
-
-def append(log: KafkaEventLog, n: int, chunk: int = 1_000) -> EventBatch:
-    """Append ``n`` events in chunks; return them with their positions."""
-    return EventBatch.concat(
-        log.append(sequence_batch(min(chunk, n - start), start=start))
-        for start in range(0, n, chunk)
-    )
 
 
 def reset_group(log: KafkaEventLog, group: str) -> None:

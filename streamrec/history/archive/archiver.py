@@ -54,8 +54,8 @@ RETRY_PAUSE_S = 0.5
 class ArchiveStatus:
     """What a running archiver reports.
 
-    ``last_error`` is the latest failure (of the log or the history) and ``None``
-    again once a step has gone through with the history writable.
+    ``last_error`` is the latest failure (of the log or the history), ``None``
+    again once a step went through with the history writable.
     """
 
     archived_events: int
@@ -172,6 +172,8 @@ class HistoryArchiver:
         stored = self._store_due()
         self._commit_stored()
         self._poll()
+        if not self._backoff.failures:
+            self.last_error = None
         return stored
 
     def _store_due(self) -> int:
@@ -264,8 +266,6 @@ class HistoryArchiver:
         while not stop.is_set():
             try:
                 self.step()
-                if not self._backoff.failures:
-                    self.last_error = None
             except Exception as exc:  # keep going: nothing read is lost
                 self.last_error = repr(exc)
                 log.warning("reading the log failed, retrying: %s", exc)
