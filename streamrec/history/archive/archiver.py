@@ -202,6 +202,8 @@ class HistoryArchiver:
         except Exception:
             self._disconnect()
             raise
+        if self._backoff.failures:
+            log.info("the history is writable again after %d failed writes", self._backoff.failures)
         self._backoff.succeeded()
         return kept
 
