@@ -122,6 +122,9 @@ class HistoryArchiver:
         Batch size, buffer bound, poll timeout and backoff.
     group
         The consumer group (every archiver of one history uses the same group).
+
+    Step it from one thread (:meth:`run` does); :meth:`status` and :meth:`lag` may
+    be read from another.
     """
 
     def __init__(

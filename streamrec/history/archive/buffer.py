@@ -89,9 +89,10 @@ class ReadBuffer:
         self._events = sum(len(entry.events) for entry in kept)
 
     def per_partition(self) -> dict[int, int]:
-        """How many events are held, per partition holding any."""
+        """How many events are held, per partition holding any (safe to call while
+        another thread adds and releases: it counts a snapshot of the entries)."""
         counts: dict[int, int] = {}
-        for entry in self._entries:
+        for entry in tuple(self._entries):
             found, n = np.unique(entry.events.partition, return_counts=True)
             for partition, count in zip(found.tolist(), n.tolist(), strict=True):
                 counts[partition] = counts.get(partition, 0) + count
