@@ -90,6 +90,7 @@ def test_posted_events_are_archived_trained_on_and_swapped_in_across_an_outage(
         data_dir=data_dir,
         group=f"state-{topic}",
         archive_group=f"history-{topic}",
+        ready_timeout_s=180,  # three interpreters start at once on a busy machine
     ) as topology:
         (api,) = topology.api_urls
         assert httpx.get(f"{api}/readyz", timeout=5).json()["model_version"] is None
