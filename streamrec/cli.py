@@ -1,6 +1,6 @@
 """The ``streamrec`` command line.
 
-serve | ingest | demo | train | migrate | evaluate | bench | process | rebase
+serve | ingest | demo | train | migrate | evaluate | bench | process | rebase | archive
 
 Building the parser imports no optional dependency: each command imports what it
 needs when it runs, and a missing install extra ends it with exit code 2 and the
@@ -27,7 +27,7 @@ from streamrec.errors import ConfigError, StreamrecError
 from streamrec.evaluation.cli import add_evaluate_parser
 from streamrec.extras import import_extra
 from streamrec.ingest import ingest_into_engine, ingest_over_http
-from streamrec.scaleout.commands import add_process_parser, add_rebase_parser
+from streamrec.scaleout.commands import add_archive_parser, add_process_parser, add_rebase_parser
 from streamrec.serving.app import create_app
 
 #: Commands that live with their own package: each adds its parser to the subparsers.
@@ -36,6 +36,7 @@ PLUGGED_COMMANDS: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
     add_bench_parser,
     add_process_parser,
     add_rebase_parser,
+    add_archive_parser,
 )
 
 

@@ -149,6 +149,28 @@ class ProcessorSettings(_Section):
     poll_interval_ms: float = Field(default=1.0, ge=0)
 
 
+class ArchiveSettings(_Section):
+    """The history archiver (``streamrec archive``): Kafka log -> PostgreSQL history.
+
+    It reads micro-batches of up to ``batch_size`` events and writes them in chunks
+    of that size. While the history fails it keeps what it read, up to
+    ``buffer_events`` (then it stops fetching), and retries after
+    ``backoff_base_s``, doubling up to ``backoff_max_s``.
+    """
+
+    batch_size: int = Field(default=10_000, ge=1)
+    buffer_events: int = Field(default=200_000, ge=1)
+    poll_timeout_ms: float = Field(default=100.0, ge=0)
+    backoff_base_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _backoff_range(self) -> ArchiveSettings:
+        if self.backoff_max_s < self.backoff_base_s:
+            raise ValueError("backoff_max_s must be at least backoff_base_s")
+        return self
+
+
 class ServingSettings(_Section):
     """The HTTP server."""
 
@@ -181,6 +203,7 @@ class Settings(BaseSettings):
     state: StateSettings = StateSettings()
     history: HistorySettings = HistorySettings()
     processor: ProcessorSettings = ProcessorSettings()
+    archive: ArchiveSettings = ArchiveSettings()
     serving: ServingSettings = ServingSettings()
     models: ModelSettings = ModelSettings()
 

@@ -10,6 +10,7 @@
   (:func:`serving_engine` is what ``streamrec serve`` runs).
 - :func:`in_memory_engine`: no files, events applied synchronously (evaluation).
 - :func:`run_processor`: a scale-out worker folding a Kafka consumer group into Redis.
+- :func:`run_archiver`: the history archiver, storing every Kafka event in PostgreSQL.
 - :func:`train`: the trainer, from the configured history into the model store.
 """
 
@@ -33,6 +34,7 @@ from streamrec.config import Settings
 from streamrec.engine import Engine, StatePositions
 from streamrec.errors import ConfigError
 from streamrec.extras import MissingExtra, import_extra
+from streamrec.history.archive import ARCHIVE_GROUP, HistoryArchiver
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.schedule import Baseline, RetrainScheduler
 from streamrec.models.spark_als import train_spark_bundle
@@ -49,6 +51,8 @@ log = logging.getLogger(__name__)
 
 #: What the scale-out topology is given on the command line.
 SCALEOUT_URLS = "--log kafka://host:port/topic --state redis://host:port/db[?cluster=true]"
+#: What the archiver is given on the command line.
+ARCHIVE_URLS = "--log kafka://host:port/topic --history postgresql://user@host:port/database"
 
 #: Who fits the models: ``implicit`` in this process, or Spark MLlib (ALS).
 Trainer = Literal["implicit", "spark"]
@@ -222,6 +226,62 @@ def run_processor(settings: Settings, stop: threading.Event, group: str = STATE_
     finally:
         worker.close()
         state.close()
+        event_log.close()
+
+
+def require_archive_urls(settings: Settings) -> None:
+    """Check that ``settings`` name a Kafka log and a PostgreSQL history.
+
+    Raises
+    ------
+    ConfigError
+        For another scheme (the message names both flags).
+    """
+    problems = []
+    if scheme_of(settings.log.url) != "kafka":
+        problems.append(f"the log URL {settings.log.url!r} is not kafka://…")
+    if scheme_of(settings.history.url) not in ("postgresql", "postgres"):
+        problems.append(f"the history URL {settings.history.url!r} is not postgresql://…")
+    if problems:
+        raise ConfigError(f"streamrec archive needs {ARCHIVE_URLS}: {'; '.join(problems)}")
+
+
+def run_archiver(settings: Settings, stop: threading.Event, group: str = ARCHIVE_GROUP) -> None:
+    """Archive ``settings.log.url`` into ``settings.history.url`` until ``stop`` is set.
+
+    The archiver reconnects to the history after a failed write, so it is given a
+    way to open it again.
+
+    Raises
+    ------
+    ConfigError
+        Unless the log is ``kafka://…`` and the history ``postgresql://…``, for a
+        malformed URL, a missing install extra, or a history schema not migrated.
+    BackendUnavailable
+        If Kafka or PostgreSQL cannot be reached at start.
+    """
+    require_archive_urls(settings)
+    postgres = import_extra("streamrec.history.postgres", "postgres", "streamrec archive")
+    first = open_history(settings)
+    try:
+        if not isinstance(first, postgres.PostgresHistory):
+            raise ConfigError(f"streamrec archive needs {ARCHIVE_URLS}")
+        first.require_current_schema()
+    finally:
+        first.close()
+    kafka = import_extra("streamrec.log.kafka", "kafka", "streamrec archive")
+    event_log = open_log(settings)
+    try:
+        if not isinstance(event_log, kafka.KafkaEventLog):
+            raise ConfigError(f"streamrec archive needs {ARCHIVE_URLS}")
+        archiver = HistoryArchiver(
+            event_log, lambda: open_history(settings), settings.archive, group
+        )
+        try:
+            archiver.run(stop)
+        finally:
+            archiver.close()
+    finally:
         event_log.close()
 
 

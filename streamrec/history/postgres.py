@@ -154,6 +154,21 @@ class PostgresHistory:
             row = self._connection.execute("SELECT max(version) FROM streamrec_schema").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
+    def require_current_schema(self) -> None:
+        """Check that the schema is at the newest version.
+
+        Raises
+        ------
+        ConfigError
+            If it is older (or missing): run the history migration first.
+        """
+        version = self.schema_version()
+        if version < len(MIGRATIONS):
+            raise ConfigError(
+                f"the history schema is at version {version}, not {len(MIGRATIONS)}; "
+                "run the history migration first (streamrec migrate --history URL)"
+            )
+
     def migrate(self) -> int:
         """Bring the schema to the newest version; safe to run concurrently.
 

@@ -1,4 +1,5 @@
-"""The scale-out commands: ``streamrec process`` and ``streamrec rebase``.
+"""The scale-out commands: ``streamrec process``, ``streamrec archive`` and
+``streamrec rebase``.
 
 Building their parsers imports nothing of the ``kafka`` or ``redis`` extras; a
 command whose extra is missing exits 2 with the install hint.
@@ -12,9 +13,10 @@ import threading
 from types import FrameType
 from typing import Any
 
-from streamrec.bootstrap import open_state, run_processor
+from streamrec.bootstrap import open_state, run_archiver, run_processor
 from streamrec.config import load_settings
 from streamrec.extras import import_extra
+from streamrec.history.archive import ARCHIVE_GROUP
 from streamrec.processing.runner import STATE_GROUP
 
 
@@ -51,6 +53,26 @@ def process_command(args: argparse.Namespace) -> int:
         overrides["processor"] = {"max_batch": args.max_batch}
     settings = load_settings(args.config, **overrides)
     run_processor(settings, stop_on_signals(), args.group)
+    return 0
+
+
+def add_archive_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``archive`` to an ``argparse`` sub-parsers object and return its parser."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "archive", help="run the history archiver (Kafka consumer group -> PostgreSQL)"
+    )
+    parser.add_argument("--log", required=True, help="kafka://host:port/topic")
+    parser.add_argument("--history", required=True, help="postgresql://user@host:port/database")
+    parser.add_argument("--config", help="TOML settings file")
+    parser.add_argument("--group", default=ARCHIVE_GROUP, help="consumer group")
+    parser.set_defaults(handler=archive_command)
+    return parser
+
+
+def archive_command(args: argparse.Namespace) -> int:
+    """Run an archiver until SIGINT/SIGTERM; leave the group cleanly."""
+    settings = load_settings(args.config, log={"url": args.log}, history={"url": args.history})
+    run_archiver(settings, stop_on_signals(), args.group)
     return 0
 
 

@@ -8,18 +8,22 @@ until it answers and always stops it.
 from streamrec.testing.process import MissingBinary, ServerStartError
 from streamrec.testing.servers import (
     KafkaBroker,
+    PostgresServer,
     kafka_broker,
     postgres_server,
     redis_cluster,
     redis_server,
+    restartable_postgres,
 )
 
 __all__ = [
     "KafkaBroker",
     "MissingBinary",
+    "PostgresServer",
     "ServerStartError",
     "kafka_broker",
     "postgres_server",
     "redis_cluster",
     "redis_server",
+    "restartable_postgres",
 ]

@@ -18,8 +18,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -268,14 +268,47 @@ def postgres_bindir() -> Path:
     return postgres.parent
 
 
+class PostgresServer:
+    """A PostgreSQL server that can be stopped and started again (same data, same port).
+
+    Made by :func:`restartable_postgres`; it is running when the ``with`` block starts.
+    """
+
+    def __init__(self, url: str, launch: Callable[[], AbstractContextManager[object]]) -> None:
+        self.url = url
+        self._launch = launch
+        self._running: ExitStack | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is up."""
+        return self._running is not None
+
+    def start(self) -> None:
+        """Start the server and wait until it answers (nothing happens if it runs)."""
+        if self._running is None:
+            stack = ExitStack()
+            stack.enter_context(self._launch())
+            self._running = stack
+
+    def stop(self) -> None:
+        """Shut the server down (fast shutdown: open connections are cut)."""
+        if self._running is not None:
+            running, self._running = self._running, None
+            running.close()
+
+
 @contextmanager
-def postgres_server(timeout_s: float = 60.0, durable: bool = False) -> Iterator[str]:
-    """A PostgreSQL server with trust auth on a free loopback port; yields its URL.
+def restartable_postgres(
+    timeout_s: float = 60.0, durable: bool = False
+) -> Iterator[PostgresServer]:
+    """A PostgreSQL server with trust auth on a free loopback port, which the caller
+    may :meth:`~PostgresServer.stop` and :meth:`~PostgresServer.start` again.
 
     Parameters
     ----------
     timeout_s
-        How long ``initdb`` plus start-up may take.
+        How long ``initdb`` plus each start-up may take.
     durable
         Keep ``fsync`` and synchronous commit on (for benchmarks); off by default,
         which is safe for throw-away test data and much faster.
@@ -324,14 +357,32 @@ def postgres_server(timeout_s: float = 60.0, durable: bool = False) -> Iterator[
             "-p",
             str(port),
         ]
-        with running(
-            "postgres",
-            argv,
-            log_path=root / "postgres.log",
-            ready=lambda: command_succeeds(isready),
-            timeout_s=timeout_s,
-            user=user,
-            stop_signal=signal.SIGINT,
-            cwd=root,
-        ):
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+        def launch() -> AbstractContextManager[object]:
+            return running(
+                "postgres",
+                argv,
+                log_path=root / "postgres.log",
+                ready=lambda: command_succeeds(isready),
+                timeout_s=timeout_s,
+                user=user,
+                stop_signal=signal.SIGINT,
+                cwd=root,
+            )
+
+        server = PostgresServer(f"postgresql://postgres@127.0.0.1:{port}/postgres", launch)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
+def postgres_server(timeout_s: float = 60.0, durable: bool = False) -> Iterator[str]:
+    """A PostgreSQL server that runs for the whole ``with`` block; yields its URL.
+
+    See :func:`restartable_postgres` for the parameters.
+    """
+    with restartable_postgres(timeout_s, durable) as server:
+        yield server.url

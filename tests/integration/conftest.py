@@ -17,10 +17,12 @@ import pytest
 
 from streamrec.testing import (
     MissingBinary,
+    PostgresServer,
     kafka_broker,
     postgres_server,
     redis_cluster,
     redis_server,
+    restartable_postgres,
 )
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -66,6 +68,12 @@ def redis_cluster_url() -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     """``postgresql://postgres@127.0.0.1:<port>/postgres`` of a throw-away server."""
     yield from _serve(postgres_server)
+
+
+@pytest.fixture
+def restartable_postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test only, which it may stop and start again."""
+    yield from _serve(restartable_postgres)
 
 
 @pytest.fixture

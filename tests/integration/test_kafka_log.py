@@ -155,6 +155,32 @@ def test_revoke_hook_can_commit_before_partitions_move(
 
 
 @pytest.mark.integration
+def test_a_paused_consumer_reads_nothing_across_rebalances_until_resumed(
+    log: KafkaEventLog, members: Members
+) -> None:
+    log.append(sequence_batch(100))
+    first = members.join("pausers")
+    second = members.join("pausers")
+    deadline = time.monotonic() + 30
+    while not (first.assignment() and second.assignment()) and time.monotonic() < deadline:
+        first.poll(1, 0.2)
+        second.poll(1, 0.2)
+    (kept,) = first.assignment()
+    first.pause()
+    second.close()  # the other partition moves to the paused consumer
+    read_while_paused = 0
+    while len(first.assignment()) < 2 and time.monotonic() < deadline:
+        read_while_paused += len(first.poll(100, 0.2))
+    read_while_paused += len(first.poll(100, 1.0))
+
+    assert first.assignment() == sorted({0, 1}) and kept in first.assignment()
+    assert read_while_paused == 0 and first.paused
+    first.resume()
+    assert not first.paused
+    drain(first, 100)  # nothing was committed: everything, from the start
+
+
+@pytest.mark.integration
 def test_an_existing_topic_keeps_its_partitions(kafka_url: str, topic: str) -> None:
     KafkaEventLog.connect(f"{kafka_url}/{topic}?partitions=3").close()
     again = KafkaEventLog.connect(f"{kafka_url}/{topic}?partitions=5")

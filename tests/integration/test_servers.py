@@ -9,7 +9,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from streamrec.testing import MissingBinary, kafka_broker, redis_server
+from streamrec.testing import MissingBinary, PostgresServer, kafka_broker, redis_server
 from streamrec.testing.process import find_binary
 
 pytestmark = pytest.mark.integration
@@ -57,3 +57,21 @@ def test_servers_stop_when_the_block_ends() -> None:
 def test_a_missing_binary_names_what_to_install() -> None:
     with pytest.raises(MissingBinary, match="apt-get install nothing-here"):
         find_binary("streamrec-no-such-server", "apt-get install nothing-here")
+
+
+def test_a_restartable_postgres_keeps_its_data_and_port(
+    restartable_postgres_server: PostgresServer,
+) -> None:
+    server = restartable_postgres_server
+    with psycopg.connect(server.url, autocommit=True) as connection:
+        connection.execute("CREATE TABLE kept (n integer)")
+        connection.execute("INSERT INTO kept VALUES (7)")
+    port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+    server.stop()
+    assert not server.running and not port_open(port)
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(server.url, connect_timeout=2)
+    server.start()
+    assert server.running
+    with psycopg.connect(server.url) as connection:
+        assert connection.execute("SELECT n FROM kept").fetchall() == [(7,)]

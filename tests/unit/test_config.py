@@ -16,6 +16,8 @@ def test_example_file_parses_and_sets_values() -> None:
     settings = load_settings(EXAMPLE)
     assert settings.cooccurrence.window == 50
     assert settings.weights.purchase == 8.0
+    assert settings.archive.buffer_events == 200_000
+    assert settings.archive.backoff_max_s == 30.0
 
 
 def test_env_beats_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,3 +35,8 @@ def test_bad_values_raise_config_error(tmp_path: Path) -> None:
     (tmp_path / "broken.toml").write_text("[decay\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(tmp_path / "broken.toml")
+
+
+def test_archive_backoff_cap_is_not_below_its_base() -> None:
+    with pytest.raises(ConfigError, match="backoff_max_s"):
+        load_settings(archive={"backoff_base_s": 5.0, "backoff_max_s": 1.0})

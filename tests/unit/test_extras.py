@@ -93,7 +93,7 @@ def test_import_extra_names_the_extra() -> None:
 
 def test_every_command_has_help_without_extras() -> None:
     commands = _commands()
-    assert {"serve", "ingest", "train", "evaluate", "bench", "process", "rebase"} <= set(commands)
+    assert {"serve", "ingest", "train", "evaluate", "bench", "process", "archive"} <= set(commands)
     done = _bare("", *commands, script=_HELPS)
     assert done.returncode == 0, done.stderr
     assert done.stderr.split() == [word for c in ["-", *commands] for word in (c, "0")]
@@ -107,6 +107,10 @@ def test_every_command_has_help_without_extras() -> None:
             "kafka",
         ),
         (["rebase", "--state", "redis://127.0.0.1:9/0"], "redis"),
+        (
+            ["archive", "--log", "kafka://127.0.0.1:9/t", "--history", "postgresql://h:9/x"],
+            "postgres",
+        ),
         (["migrate", "--history", "postgresql://127.0.0.1:9/x"], "postgres"),
         (["serve", "--log", "kafka://127.0.0.1:9/t", "--state", "redis://127.0.0.1:9/0"], "kafka"),
         (["train", "--data-dir", "{tmp}"], "models"),

@@ -73,6 +73,8 @@ class KafkaLogConsumer:
     Create it with :meth:`KafkaEventLog.consumer`. Offsets are committed only by
     :meth:`commit`. :meth:`positions` counts dead-lettered messages as read, so
     committing it after processing a batch also moves past skipped messages.
+    :meth:`pause` stops fetching while the consumer keeps polling (so it stays in
+    its group); partitions assigned while paused start paused.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class KafkaLogConsumer:
         self._next: Positions = {}
         self._pending_seeks: Positions = {}
         self._dead_letters: Producer | None = None
+        self._paused = False
         self._closed = False
         self._consumer = Consumer(settings)
         with kafka_errors("subscribe"):
@@ -104,6 +107,8 @@ class KafkaLogConsumer:
             if tp.partition in self._pending_seeks:
                 tp.offset = self._pending_seeks.pop(tp.partition)
         consumer.assign(assigned)
+        if self._paused:
+            consumer.pause(assigned)
         if self._on_assign is not None:
             self._on_assign(sorted(tp.partition for tp in assigned))
 
@@ -157,28 +162,56 @@ class KafkaLogConsumer:
         return EventBatch.from_events(events).with_positions(places[:, 1], places[:, 0])
 
     def _send_dead_letters(self, dead: list[tuple[Message, str]], polled: list[Message]) -> None:
-        if self._dead_letters is None:
-            self._dead_letters = self._connection.producer()
-        deliveries = Deliveries(len(dead))
-        topic = self._connection.target.dead_letter_topic
-        for i, (message, reason) in enumerate(dead):
+        letters = []
+        for message, reason in dead:
             partition, offset = position(message)
             raw = message.value()
-            letter = {
+            payload = None if raw is None else raw.decode("utf-8", errors="replace")
+            letters.append((message.key(), self._letter(reason, partition, offset, payload)))
+        try:
+            self._deliver(letters)
+        except BackendUnavailable:
+            self._rewind(polled)
+            raise
+
+    def dead_letter(self, batch: EventBatch, reason: str) -> None:
+        """Send events that a store downstream refused to the dead-letter topic.
+
+        Each letter carries the event's wire record as its ``payload``.
+
+        Raises
+        ------
+        BackendUnavailable
+            If a letter cannot be delivered.
+        """
+        self._deliver(
+            [
+                (user.encode(), self._letter(reason, int(p), int(o), orjson.dumps(record).decode()))
+                for user, p, o, record in zip(
+                    batch.user_id, batch.partition, batch.offset, batch.records(), strict=True
+                )
+            ]
+        )
+
+    def _letter(self, reason: str, partition: int, offset: int, payload: str | None) -> bytes:
+        return orjson.dumps(
+            {
                 "reason": reason,
                 "source_topic": self._topic,
                 "partition": partition,
                 "offset": offset,
-                "payload": None if raw is None else raw.decode("utf-8", errors="replace"),
+                "payload": payload,
             }
-            produce(
-                self._dead_letters, topic, message.key(), orjson.dumps(letter), deliveries.report(i)
-            )
-        try:
-            flush(self._dead_letters, deliveries, self._connection.timeout_s + 5, "dead letter")
-        except BackendUnavailable:
-            self._rewind(polled)
-            raise
+        )
+
+    def _deliver(self, letters: list[tuple[bytes | None, bytes]]) -> None:
+        if self._dead_letters is None:
+            self._dead_letters = self._connection.producer()
+        deliveries = Deliveries(len(letters))
+        topic = self._connection.target.dead_letter_topic
+        for i, (key, letter) in enumerate(letters):
+            produce(self._dead_letters, topic, key, letter, deliveries.report(i))
+        flush(self._dead_letters, deliveries, self._connection.timeout_s + 5, "dead letter")
 
     def _rewind(self, polled: list[Message]) -> None:
         """Read ``polled`` again on the next poll (they were not handed out)."""
@@ -223,6 +256,24 @@ class KafkaLogConsumer:
     def positions(self) -> Positions:
         """The next offset this consumer reads, per partition it has read or sought."""
         return dict(self._next)
+
+    def pause(self) -> None:
+        """Stop fetching: polls return nothing (but keep the group membership) until
+        :meth:`resume`; messages fetched ahead are dropped and read again after it."""
+        self._paused = True
+        with kafka_errors("pause"):
+            self._consumer.pause(self._consumer.assignment())
+
+    def resume(self) -> None:
+        """Fetch again from the positions reached before :meth:`pause`."""
+        self._paused = False
+        with kafka_errors("resume"):
+            self._consumer.resume(self._consumer.assignment())
+
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause` is in force."""
+        return self._paused
 
     def assignment(self) -> list[int]:
         """The partitions this consumer owns right now."""
