@@ -19,8 +19,9 @@ run: $(STAMP)  ## run the engine on embedded defaults (http://127.0.0.1:8000/doc
 servers:  ## install the Redis and PostgreSQL binaries the integration tests start
 	bash scripts/install-test-servers.sh
 
-# The suite's line coverage may not drop below this (percent, in-process code only).
-COVERAGE_FLOOR := 0
+# The suite's line coverage may not drop below this (percent, in-process code only;
+# measured at 91% when it was set).
+COVERAGE_FLOOR := 90
 
 test: $(STAMP) servers lint  ## lint, types, then the whole test suite with coverage
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)

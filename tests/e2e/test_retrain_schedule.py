@@ -70,7 +70,11 @@ def test_server_retrains_after_the_threshold_and_keeps_answering(
                 response = client.post("/v1/events?wait=true", json={"events": _events(offset, 40)})
                 assert response.status_code == 202
             deadline = time.monotonic() + 90
-            while (ready := client.get("/readyz").json())["model_version"] is None:
+            # the model store's watcher may swap the version in before the schedule
+            # collects the training's outcome: wait for both
+            while (ready := client.get("/readyz").json())["model_version"] is None or ready[
+                "retrain"
+            ]["last_outcome"] is None:
                 assert time.monotonic() < deadline, f"no model was served: {ready}"
                 time.sleep(0.2)
             time.sleep(0.5)  # requests on the new version too
