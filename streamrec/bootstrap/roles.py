@@ -261,19 +261,19 @@ def run_archiver(settings: Settings, stop: threading.Event, group: str = ARCHIVE
         If Kafka or PostgreSQL cannot be reached at start.
     """
     require_archive_urls(settings)
-    postgres = import_extra("streamrec.history.postgres", "postgres", "streamrec archive")
-    first = open_history(settings)
-    try:
-        if not isinstance(first, postgres.PostgresHistory):
-            raise ConfigError(f"streamrec archive needs {ARCHIVE_URLS}")
-        first.require_current_schema()
-    finally:
-        first.close()
     kafka = import_extra("streamrec.log.kafka", "kafka", "streamrec archive")
+    postgres = import_extra("streamrec.history.postgres", "postgres", "streamrec archive")
     event_log = open_log(settings)
     try:
-        if not isinstance(event_log, kafka.KafkaEventLog):
-            raise ConfigError(f"streamrec archive needs {ARCHIVE_URLS}")
+        first = open_history(settings)
+        try:
+            if not isinstance(first, postgres.PostgresHistory) or not isinstance(
+                event_log, kafka.KafkaEventLog
+            ):
+                raise ConfigError(f"streamrec archive needs {ARCHIVE_URLS}")
+            first.require_current_schema()
+        finally:
+            first.close()
         archiver = HistoryArchiver(
             event_log, lambda: open_history(settings), settings.archive, group
         )
