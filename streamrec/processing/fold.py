@@ -88,6 +88,7 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
         for name, decay in target.decays.named().items()
     }
     pair_weight = positive * factors["cooccurrence"] * _PAIRABLE[batch.type]
+    ratings = np.where(batch.type == RATING, batch.value, np.nan)
     pairs = target.profiles.fold(
         FoldInput(
             users=users,
@@ -99,7 +100,7 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
             negative=negative_mask(batch.type, batch.value, settings.weights),
             session_keys=session_keys(batch.session_id),
             categories=target.item_table.category[items],
-            value_codes=encode_values(batch.value),
+            value_codes=encode_values(ratings),
         ),
         _PAIRABLE,
         settings.cooccurrence.window,
@@ -107,6 +108,5 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
     )
     target.cooccurrence.add(*pairs)
     target.item_table.neighbors_version[np.unique(np.concatenate([items, pairs[0]]))] += 1
-    ratings = np.where(batch.type == RATING, batch.value, np.nan)
     target.item_table.add(items, batch.type, positive, pair_weight, factors, ratings)
     target.clock_ms = max(target.clock_ms, int(batch.timestamp.max()))
