@@ -213,12 +213,18 @@ class ProfileTable:
 
 
 @numba.njit(cache=True)
-def _push_unique(table, pos, length, row, item):  # type: ignore[no-untyped-def]
+def _push_newest(table, pos, length, row, item):  # type: ignore[no-untyped-def]
+    """Make ``item`` the newest entry of a ring of distinct items (the oldest goes when
+    full; an item already held moves up, the ones newer than it one step down)."""
     width = table.shape[1]
     if width == 0:
         return
-    for k in range(length[row]):
-        if table[row, k] == item:
+    newest = (pos[row] - 1) % width
+    for back in range(length[row]):
+        if table[row, (newest - back) % width] == item:
+            for step in range(back, 0, -1):
+                table[row, (newest - step) % width] = table[row, (newest - step + 1) % width]
+            table[row, newest] = item
             return
     table[row, pos[row]] = item
     pos[row] = (pos[row] + 1) % width
@@ -370,9 +376,9 @@ def _fold(
         if ring_len[u] < width:
             ring_len[u] += 1
         if t != IMPRESSION:
-            _push_unique(seen, seen_pos, seen_len, u, i)
+            _push_newest(seen, seen_pos, seen_len, u, i)
         if negative[e]:
-            _push_unique(neg, neg_pos, neg_len, u, i)
+            _push_newest(neg, neg_pos, neg_len, u, i)
         if t == ADD_TO_CART:
             _set_add(cart, cart_len, u, i)
         elif t == REMOVE_FROM_CART or t == PURCHASE:  # noqa: SIM109 (compiled by numba)

@@ -37,3 +37,16 @@ def test_only_a_rating_carries_a_value_among_recent_interactions() -> None:
         ("b", None),
         ("a", None),
     ]
+
+
+def test_a_repeat_keeps_an_item_among_the_most_recent_seen_and_negative() -> None:
+    state = _state(
+        [("u", "a", "dislike", None), ("u", "b", "skip", None)]
+        + [("u", "a", "dislike", None), ("u", "c", "skip", None)],
+        seen_items=2,
+        negative_items=2,
+    )
+    profile = state.profile("u")
+    assert profile is not None
+    assert profile.negative == ["c", "a"]
+    assert profile.seen == ["c", "a"]
