@@ -2,10 +2,28 @@
 
 Every user owns one row of each array, so memory per user is fixed by the caps in
 :class:`~streamrec.config.ProfileSettings` (about 1 KiB at the defaults). The fold
-(:func:`fold_events`) walks a batch in log order in compiled code: it emits the
+(:meth:`ProfileTable.fold`) walks a batch in log order in compiled code: it emits the
 user's co-occurrence pairs from the recent-items ring *before* appending the event,
-then updates the ring, seen set, negative feedback, cart, wishlist, session and
-decayed category affinities.
+then updates the rest of the profile. The rules, per interaction (an ``impression``
+records that an item was shown, not an interaction: it leaves the profile alone):
+
+- recent: a ring of the last ``recent_items`` interactions (item, type, time, and the
+  rating of a rating at half-star resolution in [0, 7]);
+- seen and negative feedback: the ``seen_items`` / ``negative_items`` most recent
+  distinct items interacted with / given negative feedback (a negative weight, or a
+  rating at or below ``rating_dislike_at``); a repeat makes the item the newest again;
+- cart: add_to_cart appends the item, remove_from_cart and purchase take it out;
+  wishlist: wishlist appends, purchase takes out; both hold ``cart_items`` at most
+  and drop the oldest when full;
+- session: an event's session id, else the current session unless more than
+  ``session_gap_s`` passed since the user's latest interaction time; a new session
+  restarts the event count and category; an item's primary category becomes the
+  session's;
+- affinities: positive weights, forward-decayed, summed per primary category into
+  ``top_categories`` slots (``float32``); when all are taken, a new category replaces
+  the weakest only if its one event outweighs it, and starts from that event alone.
+
+Times are kept in whole epoch seconds (``uint32``).
 """
 
 from __future__ import annotations
@@ -331,6 +349,8 @@ def _fold(
         u = users[e]
         i = items[e]
         t = types[e]
+        if t == IMPRESSION:  # the item was shown: not an interaction of the user
+            continue
         # co-occurrence with the user's window, before the event joins it
         if pair_weight[e] > 0 and pairable_types[t]:
             paired = 0
@@ -365,7 +385,7 @@ def _fold(
             session_events[u] = 0
             session_category[u] = -1
         session_events[u] += 1
-        if categories[e] >= 0 and t != IMPRESSION:
+        if categories[e] >= 0:
             session_category[u] = categories[e]
         # recent interactions ring
         pos = ring_pos[u]
@@ -375,8 +395,7 @@ def _fold(
         ring_pos[u] = (pos + 1) % width
         if ring_len[u] < width:
             ring_len[u] += 1
-        if t != IMPRESSION:
-            _push_newest(seen, seen_pos, seen_len, u, i)
+        _push_newest(seen, seen_pos, seen_len, u, i)
         if negative[e]:
             _push_newest(neg, neg_pos, neg_len, u, i)
         if t == ADD_TO_CART:

@@ -50,3 +50,18 @@ def test_a_repeat_keeps_an_item_among_the_most_recent_seen_and_negative() -> Non
     assert profile is not None
     assert profile.negative == ["c", "a"]
     assert profile.seen == ["c", "a"]
+
+
+def test_impressions_count_for_the_item_and_leave_the_profile_alone() -> None:
+    state = _state(
+        [("u", "a", "view", None), ("u", "b", "impression", None), ("v", "b", "impression", None)]
+    )
+    profile = state.profile("u")
+    assert profile is not None
+    assert [r.item_id for r in profile.recent] == ["a"]
+    assert profile.seen == ["a"]
+    assert profile.session is not None and profile.session.events == 1
+    assert profile.events == 1 and profile.last_ms == 0
+    assert state.profile("v") is None
+    (stats,) = state.item_stats(["b"])
+    assert stats is not None and stats.counts == {"impression": 2}
