@@ -47,7 +47,7 @@ IMPRESSION = TYPE_CODE[EventType.IMPRESSION]
 class FoldInput:
     """One batch, already interned and weighted, in log order."""
 
-    users: np.ndarray  # int32 rows of the profile table
+    users: np.ndarray  # int32 rows of the profile table (-1 for impressions)
     items: np.ndarray  # int32 dense item ids
     types: np.ndarray  # int8 type codes
     seconds: np.ndarray  # int64 epoch seconds
@@ -346,11 +346,11 @@ def _fold(
     pw = np.empty(capacity, np.float64)
     n = 0
     for e in range(users.shape[0]):
-        u = users[e]
-        i = items[e]
         t = types[e]
         if t == IMPRESSION:  # the item was shown: not an interaction of the user
             continue
+        u = users[e]
+        i = items[e]
         # co-occurrence with the user's window, before the event joins it
         if pair_weight[e] > 0 and pairable_types[t]:
             paired = 0

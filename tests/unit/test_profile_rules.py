@@ -62,6 +62,6 @@ def test_impressions_count_for_the_item_and_leave_the_profile_alone() -> None:
     assert profile.seen == ["a"]
     assert profile.session is not None and profile.session.events == 1
     assert profile.events == 1 and profile.last_ms == 0
-    assert state.profile("v") is None
+    assert state.profile("v") is None and "v" not in state.users  # no row held
     (stats,) = state.item_stats(["b"])
     assert stats is not None and stats.counts == {"impression": 2}
