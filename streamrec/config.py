@@ -36,7 +36,9 @@ class EventWeights(_Section):
     """Signal strength of each event type; negative weights are negative feedback.
 
     A rating's weight is ``rating + rating_per_star * (value - rating_neutral)``; a
-    rating at or below ``rating_dislike_at`` also counts as a dislike.
+    rating at or below ``rating_dislike_at`` also counts as a dislike. An impression
+    (an item shown to a user) weighs in the item's statistics only, never in the
+    user's profile.
     """
 
     view: float = 1.0
@@ -72,7 +74,10 @@ class DecaySettings(_Section):
 
 
 class ProfileSettings(_Section):
-    """Caps of the per-user online state (memory per user is fixed by these)."""
+    """Caps of the per-user online state (memory per user is fixed by these).
+
+    ``cart_items`` caps the wishlist as well as the cart.
+    """
 
     recent_items: int = Field(default=50, ge=1, le=1000)
     seen_items: int = Field(default=64, ge=0, le=10_000)

@@ -19,7 +19,7 @@ from streamrec.ids import IdMap
 from streamrec.processing.cooccurrence import CooccurrenceIndex
 from streamrec.processing.decay import Decays
 from streamrec.processing.items import ItemTable
-from streamrec.processing.profiles import FoldInput, ProfileTable, encode_values
+from streamrec.processing.profiles import IMPRESSION, FoldInput, ProfileTable, encode_values
 from streamrec.processing.weights import RATING, event_weights, negative_mask, pairable_table
 
 _PAIRABLE = pairable_table()
@@ -56,6 +56,17 @@ def session_keys(session_ids: list[str | None]) -> np.ndarray:
     )
 
 
+def _profile_rows(users: IdMap, batch: EventBatch) -> np.ndarray:
+    """Each event's profile row; ``-1`` for impressions, which touch no profile (so a
+    user who was only ever shown items holds none)."""
+    interactions = batch.type != IMPRESSION
+    rows = np.full(len(batch), -1, dtype=np.int32)
+    rows[interactions] = users.intern_many(
+        [user for user, kept in zip(batch.user_id, interactions.tolist(), strict=True) if kept]
+    )
+    return rows
+
+
 def _move_landmark(target: FoldTarget, latest_ms: int) -> None:
     if target.landmark_ms is None:
         target.landmark_ms = latest_ms
@@ -75,7 +86,7 @@ def _move_landmark(target: FoldTarget, latest_ms: int) -> None:
 def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
     """Apply ``batch`` (in log order) to ``target``."""
     settings = target.settings
-    users = target.users.intern_many(batch.user_id)
+    users = _profile_rows(target.users, batch)
     items = target.items.intern_many(batch.item_id)
     target.profiles.ensure(target.users.capacity)
     target.item_table.ensure(target.items.capacity)
@@ -88,6 +99,7 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
         for name, decay in target.decays.named().items()
     }
     pair_weight = positive * factors["cooccurrence"] * _PAIRABLE[batch.type]
+    ratings = np.where(batch.type == RATING, batch.value, np.nan)
     pairs = target.profiles.fold(
         FoldInput(
             users=users,
@@ -99,7 +111,7 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
             negative=negative_mask(batch.type, batch.value, settings.weights),
             session_keys=session_keys(batch.session_id),
             categories=target.item_table.category[items],
-            value_codes=encode_values(batch.value),
+            value_codes=encode_values(ratings),
         ),
         _PAIRABLE,
         settings.cooccurrence.window,
@@ -107,6 +119,5 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
     )
     target.cooccurrence.add(*pairs)
     target.item_table.neighbors_version[np.unique(np.concatenate([items, pairs[0]]))] += 1
-    ratings = np.where(batch.type == RATING, batch.value, np.nan)
     target.item_table.add(items, batch.type, positive, pair_weight, factors, ratings)
     target.clock_ms = max(target.clock_ms, int(batch.timestamp.max()))

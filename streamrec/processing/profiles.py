@@ -2,10 +2,28 @@
 
 Every user owns one row of each array, so memory per user is fixed by the caps in
 :class:`~streamrec.config.ProfileSettings` (about 1 KiB at the defaults). The fold
-(:func:`fold_events`) walks a batch in log order in compiled code: it emits the
+(:meth:`ProfileTable.fold`) walks a batch in log order in compiled code: it emits the
 user's co-occurrence pairs from the recent-items ring *before* appending the event,
-then updates the ring, seen set, negative feedback, cart, wishlist, session and
-decayed category affinities.
+then updates the rest of the profile. The rules, per interaction (an ``impression``
+records that an item was shown, not an interaction: it leaves the profile alone):
+
+- recent: a ring of the last ``recent_items`` interactions (item, type, time, and the
+  rating of a rating at half-star resolution in [0, 7]);
+- seen and negative feedback: the ``seen_items`` / ``negative_items`` most recent
+  distinct items interacted with / given negative feedback (a negative weight, or a
+  rating at or below ``rating_dislike_at``); a repeat makes the item the newest again;
+- cart: add_to_cart appends the item, remove_from_cart and purchase take it out;
+  wishlist: wishlist appends, purchase takes out; both hold ``cart_items`` at most
+  and drop the oldest when full;
+- session: an event's session id, else the current session unless more than
+  ``session_gap_s`` passed since the user's latest interaction time; a new session
+  restarts the event count and category; an item's primary category becomes the
+  session's;
+- affinities: positive weights, forward-decayed, summed per primary category into
+  ``top_categories`` slots (``float32``); when all are taken, a new category replaces
+  the weakest only if its one event outweighs it, and starts from that event alone.
+
+Times are kept in whole epoch seconds (``uint32``).
 """
 
 from __future__ import annotations
@@ -29,7 +47,7 @@ IMPRESSION = TYPE_CODE[EventType.IMPRESSION]
 class FoldInput:
     """One batch, already interned and weighted, in log order."""
 
-    users: np.ndarray  # int32 rows of the profile table
+    users: np.ndarray  # int32 rows of the profile table (-1 for impressions)
     items: np.ndarray  # int32 dense item ids
     types: np.ndarray  # int8 type codes
     seconds: np.ndarray  # int64 epoch seconds
@@ -213,12 +231,18 @@ class ProfileTable:
 
 
 @numba.njit(cache=True)
-def _push_unique(table, pos, length, row, item):  # type: ignore[no-untyped-def]
+def _push_newest(table, pos, length, row, item):  # type: ignore[no-untyped-def]
+    """Make ``item`` the newest entry of a ring of distinct items (the oldest goes when
+    full; an item already held moves up, the ones newer than it one step down)."""
     width = table.shape[1]
     if width == 0:
         return
-    for k in range(length[row]):
-        if table[row, k] == item:
+    newest = (pos[row] - 1) % width
+    for back in range(length[row]):
+        if table[row, (newest - back) % width] == item:
+            for step in range(back, 0, -1):
+                table[row, (newest - step) % width] = table[row, (newest - step + 1) % width]
+            table[row, newest] = item
             return
     table[row, pos[row]] = item
     pos[row] = (pos[row] + 1) % width
@@ -322,9 +346,11 @@ def _fold(
     pw = np.empty(capacity, np.float64)
     n = 0
     for e in range(users.shape[0]):
+        t = types[e]
+        if t == IMPRESSION:  # the item was shown: not an interaction of the user
+            continue
         u = users[e]
         i = items[e]
-        t = types[e]
         # co-occurrence with the user's window, before the event joins it
         if pair_weight[e] > 0 and pairable_types[t]:
             paired = 0
@@ -359,7 +385,7 @@ def _fold(
             session_events[u] = 0
             session_category[u] = -1
         session_events[u] += 1
-        if categories[e] >= 0 and t != IMPRESSION:
+        if categories[e] >= 0:
             session_category[u] = categories[e]
         # recent interactions ring
         pos = ring_pos[u]
@@ -369,10 +395,9 @@ def _fold(
         ring_pos[u] = (pos + 1) % width
         if ring_len[u] < width:
             ring_len[u] += 1
-        if t != IMPRESSION:
-            _push_unique(seen, seen_pos, seen_len, u, i)
+        _push_newest(seen, seen_pos, seen_len, u, i)
         if negative[e]:
-            _push_unique(neg, neg_pos, neg_len, u, i)
+            _push_newest(neg, neg_pos, neg_len, u, i)
         if t == ADD_TO_CART:
             _set_add(cart, cart_len, u, i)
         elif t == REMOVE_FROM_CART or t == PURCHASE:  # noqa: SIM109 (compiled by numba)

@@ -65,8 +65,9 @@ def recount(events: list[Event], config: Settings, at_ms: int) -> tuple[dict, di
                 if other != event.item_id:
                     pairs[event.item_id, other] += decayed
                     pairs[other, event.item_id] += decayed
-        ring.append((event.item_id, event.type))
-        del ring[: -config.profile.recent_items]
+        if event.type != "impression":  # an impression is not an interaction
+            ring.append((event.item_id, event.type))
+            del ring[: -config.profile.recent_items]
     return pairs, popularity
 
 
