@@ -104,6 +104,7 @@ class ExpectedItemStats:
     popularity: float
     trending: float
     counts: dict[str, int]
+    decayed_counts: dict[str, float]
     rating_mean: float | None
     rating_count: int
     view_to_cart: float | None
@@ -142,6 +143,7 @@ class _Item:
     counts: Counter[str] = field(default_factory=Counter)
     ratings: list[float] = field(default_factory=list)
     popularity: _Contributions = field(default_factory=_Contributions)
+    by_type: dict[str, _Contributions] = field(default_factory=dict)
 
 
 def weight_of(event: Event, weights: EventWeights) -> float:
@@ -199,6 +201,7 @@ class ReferenceFold:
         weight = weight_of(event, self.settings.weights)
         kind = event.type.value
         item.counts[kind] += 1
+        item.by_type.setdefault(kind, _Contributions()).parts.append((1.0, event.timestamp))
         if kind == "rating" and event.value is not None:
             item.ratings.append(event.value)
         if weight > 0:
@@ -307,6 +310,9 @@ class ReferenceFold:
             popularity=item.popularity.value(at, decay.popularity_half_life_s),
             trending=(short_rate - long_rate) / (long_rate + prior),
             counts={kind: n for kind, n in item.counts.items() if n},
+            decayed_counts={
+                kind: c.value(at, decay.popularity_half_life_s) for kind, c in item.by_type.items()
+            },
             rating_mean=sum(item.ratings) / len(item.ratings) if item.ratings else None,
             rating_count=len(item.ratings),
             view_to_cart=carts / looks if looks else None,

@@ -109,13 +109,13 @@ class ItemMetadata(ResponseModel):
 
 
 class ItemStats(ResponseModel):
-    """An item's decayed activity (in all and per event type) and conversion rates."""
+    """An item's activity: decayed popularity, counts per type (raw and decayed), ratings."""
 
     item_id: str
     popularity: float
     trending: float
     counts: dict[str, int]
-    popularity_by_type: dict[str, float]
+    decayed_counts: dict[str, float]
     rating_mean: float | None
     rating_count: int
     view_to_cart: float | None

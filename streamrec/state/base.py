@@ -77,14 +77,14 @@ class ScoredItems:
 
 @dataclass(frozen=True, slots=True)
 class ItemStats:
-    """Activity of one item: decayed popularity (in all, and per event type), trending,
-    raw counts per type, ratings and conversion ratios."""
+    """Activity of one item: decayed popularity, trending, counts per event type (raw,
+    and decayed with the popularity half-life), ratings and conversion ratios."""
 
     item_id: str
     popularity: float
     trending: float
     counts: dict[str, int]
-    popularity_by_type: dict[str, float]
+    decayed_counts: dict[str, float]
     rating_mean: float | None
     rating_count: int
     view_to_cart: float | None

@@ -95,7 +95,7 @@ def item_stats_of(state: MemoryState, item_id: str, trending: np.ndarray) -> Ite
         popularity=float(popularity),
         trending=float(trending[row]),
         counts={name: n for name, n in counts.items() if n},
-        popularity_by_type={
+        decayed_counts={
             t.value: float(v) for t, v in zip(EVENT_TYPES, by_type.tolist(), strict=True) if v
         },
         rating_mean=float(table.rating_sum[row] / rating_count) if rating_count else None,

@@ -152,6 +152,9 @@ def assert_item_stats(state: MemoryState, reference: ReferenceFold) -> None:
             continue
         assert actual is not None, item
         assert actual.counts == expected.counts
+        assert actual.decayed_counts.keys() == expected.decayed_counts.keys()
+        for kind, value in expected.decayed_counts.items():
+            assert np.isclose(actual.decayed_counts[kind], value, rtol=1e-9, atol=1e-12), kind
         assert actual.rating_count == expected.rating_count
         assert actual.view_to_cart == expected.view_to_cart
         assert actual.cart_to_purchase == expected.cart_to_purchase
