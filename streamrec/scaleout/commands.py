@@ -28,6 +28,14 @@ def add_process_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML settings file")
     parser.add_argument("--group", default=STATE_GROUP, help="consumer group")
     parser.add_argument("--max-batch", type=int, help="events per micro-batch")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on this port (default: metrics.port, off)",
+    )
+    parser.add_argument(
+        "--metrics-host", help="address of the metrics endpoint (default: metrics.host)"
+    )
     parser.set_defaults(handler=process_command)
     return parser
 
@@ -49,6 +57,13 @@ def process_command(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"log": {"url": args.log}, "state": {"url": args.state}}
     if args.max_batch is not None:
         overrides["processor"] = {"max_batch": args.max_batch}
+    metrics = {
+        name: value
+        for name, value in (("port", args.metrics_port), ("host", args.metrics_host))
+        if value is not None
+    }
+    if metrics:
+        overrides["metrics"] = metrics
     settings = load_settings(args.config, **overrides)
     run_processor(settings, stop_on_signals(), args.group)
     return 0

@@ -7,7 +7,9 @@ and commits the consumer position only after the state write succeeded. The stat
 stores its own per-partition positions in the same write, so a batch redelivered
 after a crash (applied, not yet committed) changes nothing. When a write fails the
 consumer is rewound to the batch before the next poll, after a pause; malformed
-messages never reach the state (the Kafka adapter dead-letters them).
+messages never reach the state (the Kafka adapter dead-letters them). Observers
+(the ``/metrics`` of ``streamrec process --metrics-port``) hear of every applied batch
+and every failed step.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +27,7 @@ from streamrec.errors import StreamrecError
 from streamrec.events import EventBatch
 from streamrec.log.kafka import KafkaEventLog
 from streamrec.log.kafka.consumer import KafkaLogConsumer
-from streamrec.processing.runner import STATE_GROUP
+from streamrec.processing.runner import STATE_GROUP, BatchObserver, notify
 from streamrec.state.base import OnlineState
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,9 @@ class Worker:
         Batch size and poll timeout.
     group
         The consumer group (every worker of one state uses the same group).
+    observers
+        Told of each applied batch (with the seconds its state write took) and of
+        each failed step.
     """
 
     def __init__(
@@ -64,9 +70,11 @@ class Worker:
         state: OnlineState,
         settings: ProcessorSettings,
         group: str = STATE_GROUP,
+        observers: Sequence[BatchObserver] = (),
     ) -> None:
         self.state = state
         self.settings = settings
+        self.observers = list(observers)
         self.applied_events = 0
         self.failed_steps = 0
         self.last_error: str | None = None
@@ -100,11 +108,14 @@ class Worker:
             self._rewind = {}
         batch = self.consumer.poll(self.settings.max_batch, self.settings.poll_interval_ms / 1000)
         if len(batch):
+            started = time.perf_counter()
             try:
                 self.state.apply(batch)
             except Exception:
                 self._rewind = _firsts(batch)
                 raise
+            seconds = time.perf_counter() - started
+            notify(self.observers, lambda observer: observer.applied(batch, seconds))
         read = self.consumer.positions()
         if read != self._committed:
             self.consumer.commit(read)
@@ -123,6 +134,7 @@ class Worker:
             except Exception as exc:  # keep consuming: the failed batch is read again
                 self.failed_steps += 1
                 self.last_error = repr(exc)
+                notify(self.observers, lambda observer: observer.failed())
                 log.warning("batch failed, retrying: %s", exc)
                 stop.wait(RETRY_PAUSE_S)
             now = time.monotonic()
@@ -138,6 +150,15 @@ class Worker:
             return sum(self.consumer.lag().values())
         except StreamrecError:
             return -1
+
+    def lag_by_partition(self) -> dict[int, int]:
+        """Per partition assigned to this worker, the events it has not read yet (empty
+        while the log is down), so that the group's workers add up to its lag."""
+        try:
+            assigned = set(self.consumer.assignment())
+            return {p: n for p, n in self.consumer.lag().items() if p in assigned}
+        except StreamrecError:
+            return {}
 
     def status(self) -> WorkerStatus:
         """Progress and health."""
