@@ -20,7 +20,7 @@ from streamrec.config import MetricsSettings
 from streamrec.errors import StreamrecError
 from streamrec.events import EventBatch
 from streamrec.monitoring.build import BuildInfo
-from streamrec.monitoring.server import start_metrics_endpoint
+from streamrec.monitoring.server import MetricsEndpoint, start_metrics_endpoint
 from streamrec.processing.freshness import AcceptanceClock
 
 #: Per partition, events of the log the consumer has not applied yet.
@@ -87,6 +87,8 @@ class ConsumerMetrics(Collector):
             self._failures.labels(group),
         )
         self.acceptance = AcceptanceClock(self._freshness.observe) if freshness else None
+        #: Where :func:`serve_consumer_metrics` serves them (``None``: nowhere).
+        self.endpoint: MetricsEndpoint | None = None
 
     def applied(self, batch: EventBatch, seconds: float) -> None:
         """Observe one written batch (and the appends it made visible)."""
@@ -165,11 +167,11 @@ def serve_consumer_metrics(
     registry = CollectorRegistry()
     for collector in (BuildInfo(role), metrics, *collectors):
         registry.register(collector)
-    endpoint = None
     if settings.port is not None:
-        endpoint = start_metrics_endpoint(registry, settings.port, settings.host)
+        metrics.endpoint = start_metrics_endpoint(registry, settings.port, settings.host)
     try:
         yield metrics
     finally:
-        if endpoint is not None:
-            endpoint.close()
+        if metrics.endpoint is not None:
+            metrics.endpoint.close()
+            metrics.endpoint = None

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Pause before retrying a batch whose write failed.
 RETRY_PAUSE_S = 0.5
+#: How often a step refreshes the lag per partition that metrics report.
+LAG_REFRESH_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ class Worker:
         self.last_error: str | None = None
         self._rewind: dict[int, int] = {}  # where to read again after a failed batch
         self._committed: dict[int, int] = {}
+        self._lag: dict[int, int] = {}
+        self._lag_read_at = float("-inf")
         self.consumer: KafkaLogConsumer = log.consumer(group, on_revoke=self._revoked)
 
     def _revoked(self, partitions: list[int]) -> None:
@@ -103,6 +107,7 @@ class Worker:
             If the log or the state fails; the failed batch is read again by the
             next step.
         """
+        self._refresh_lag()
         if self._rewind:
             self.consumer.seek(self._rewind)
             self._rewind = {}
@@ -152,13 +157,24 @@ class Worker:
             return -1
 
     def lag_by_partition(self) -> dict[int, int]:
-        """Per partition assigned to this worker, the events it has not read yet (empty
-        while the log is down), so that the group's workers add up to its lag."""
+        """Per partition assigned to this worker, the events it has not read yet, so
+        that the group's workers add up to its lag.
+
+        Safe to call from any thread (a metrics scrape): it returns what the worker's
+        own thread read from its consumer's last fetches at most ``LAG_REFRESH_S``
+        ago (the Kafka client is only ever called from the worker's thread).
+        """
+        return self._lag
+
+    def _refresh_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._lag_read_at < LAG_REFRESH_S:
+            return
+        self._lag_read_at = now
         try:
-            assigned = set(self.consumer.assignment())
-            return {p: n for p, n in self.consumer.lag().items() if p in assigned}
-        except StreamrecError:
-            return {}
+            self._lag = self.consumer.fetched_lag()
+        except StreamrecError:  # the log is down: no lag to report
+            self._lag = {}
 
     def status(self) -> WorkerStatus:
         """Progress and health."""
