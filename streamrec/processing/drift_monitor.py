@@ -153,13 +153,16 @@ class DriftMonitor:
 
     def _follow_model(self, model: tuple[str | None, Mapping[str, Any] | None]) -> None:
         """Take the reference of the model in use, or build one from the events to come
-        (a first-events reference is kept across models that carry none)."""
+        (a first-events reference, built or being built, is kept across models that
+        carry none)."""
         version, stored = model
         self._model = version
         reference = self._model_reference(version, stored)
         kept = self.reference
-        if reference is None and kept is not None and kept.source == FIRST_EVENTS:
-            return
+        if reference is None and (
+            self._builder is not None or (kept is not None and kept.source == FIRST_EVENTS)
+        ):
+            return  # keep the first-events reference, or keep building it
         self.reference = reference
         self._builder = ReferenceBuilder(self.settings.block_events) if reference is None else None
         for feature in (ITEM_POPULARITY, CATEGORY):  # their bins are the reference's
@@ -228,11 +231,11 @@ class DriftMonitor:
             if reference is not None:
                 for feature in EVENT_FEATURES:
                     window = self._live.get(feature)
-                    if window is not None and len(window):
-                        ref = reference.counts[feature]
+                    ref = reference.counts[feature]
+                    if window is not None and window.total.any() and ref.any():
                         found.append(_drift(feature, reference.bins(feature), window.total, ref))
         with self._scores_lock:
-            if len(self._score_live) and self._score_reference.sum():
+            if self._score_live.total.any() and self._score_reference.any():
                 found.append(
                     _drift(SERVED_SCORE, SCORE_BINS, self._score_live.total, self._score_reference)
                 )

@@ -24,15 +24,18 @@ from streamrec.events import EventBatch
 
 def end_offsets(batch: EventBatch) -> dict[int, int]:
     """Per partition, the offset after the batch's last logged event."""
-    logged = batch.offset >= 0
-    if not logged.any():
+    if len(batch) == 0:
         return {}
-    partitions = batch.partition[logged]
-    offsets = batch.offset[logged]
-    first = int(partitions[0])
-    if (partitions == first).all():
-        return {first: int(offsets.max()) + 1}
-    return {int(p): int(offsets[partitions == p].max()) + 1 for p in np.unique(partitions).tolist()}
+    partitions = batch.partition
+    first, last = int(partitions.min()), int(partitions.max())
+    if first == last:  # one partition (always, embedded): three array calls in all
+        end = int(batch.offset.max()) + 1
+        return {first: end} if end > 0 else {}
+    logged = batch.offset >= 0
+    partitions, offsets = partitions[logged], batch.offset[logged]
+    return {
+        int(p): int(offsets[partitions == p].max()) + 1 for p in np.unique(partitions).tolist()
+    }
 
 
 class AcceptanceClock:

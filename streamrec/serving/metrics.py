@@ -117,9 +117,10 @@ class EventMetrics:
 
     def accepted(self, batch: EventBatch) -> None:
         """Count a durable batch by event type."""
-        counts = np.bincount(batch.type.astype(np.intp), minlength=len(EVENT_TYPES))
-        for code in np.flatnonzero(counts).tolist():
-            self._accepted[code].inc(int(counts[code]))
+        counts = np.bincount(batch.type, minlength=len(EVENT_TYPES)).tolist()
+        for child, count in zip(self._accepted, counts, strict=True):
+            if count:
+                child.inc(count)
 
     @contextmanager
     def decoding(self) -> Iterator[None]:

@@ -264,6 +264,27 @@ def test_a_new_model_version_moves_the_reference() -> None:
     assert ITEM_POPULARITY in {d.feature for d in monitor.drift()}
 
 
+def test_a_model_without_reference_does_not_restart_the_first_events() -> None:
+    manifest: dict[str, object] | None = None
+    monitor = DriftMonitor(SETTINGS, _no_categories, lambda: manifest)
+    monitor.applied(_mix(80, 20, 6))
+    manifest = {"version": "v1"}  # published while the first 1,000 events are counted
+    monitor.applied(_mix(80, 20, 4))
+    assert monitor.reference is not None and monitor.reference.events == 10 * BLOCK
+
+
+def test_a_reference_without_full_blocks_has_no_user_activity() -> None:
+    builder = ReferenceBuilder(BLOCK)
+    short = _mix(40, 10, 1)  # 50 events: less than a block
+    builder.add(short.user_id, short.item_id, short.type)
+    stored = builder.finish(_no_categories, "x").to_manifest()
+    monitor = DriftMonitor(
+        SETTINGS, _no_categories, lambda: {"version": "v", "drift_reference": stored}
+    )
+    monitor.applied(_mix(40, 60, 1))
+    assert {d.feature for d in monitor.drift()} == {EVENT_TYPE, ITEM_POPULARITY, CATEGORY}
+
+
 def test_served_scores_drift_from_the_first_scores_of_a_model() -> None:
     version = "v1"
     monitor = DriftMonitor(SETTINGS, _no_categories, lambda: {"version": version})
