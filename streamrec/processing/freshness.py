@@ -33,9 +33,7 @@ def end_offsets(batch: EventBatch) -> dict[int, int]:
         return {first: end} if end > 0 else {}
     logged = batch.offset >= 0
     partitions, offsets = partitions[logged], batch.offset[logged]
-    return {
-        int(p): int(offsets[partitions == p].max()) + 1 for p in np.unique(partitions).tolist()
-    }
+    return {int(p): int(offsets[partitions == p].max()) + 1 for p in np.unique(partitions).tolist()}
 
 
 class AcceptanceClock:
