@@ -204,12 +204,13 @@ class Engine(Generic[StateT]):
         self, user_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
     ) -> Recommendation:
         """The user's top ``k`` (see :meth:`Recommender.recommend` for the options);
-        its scores are counted by the drift monitor, if any."""
+        the drift monitor, if any, counts its scores unless a fallback built it."""
         with self.read_watch() as degraded:
             found = self.recommender.recommend(user_id, k, exclude=exclude, **options)
-        if self._drift is not None:
+        fallback = degraded()
+        if self._drift is not None and not fallback:
             self._drift.served([item.score for item in found.items])
-        return _flagged(found, degraded())
+        return _flagged(found, fallback)
 
     def similar(self, item_id: str, k: int) -> Recommendation:
         """Items most related to ``item_id``."""

@@ -2,8 +2,9 @@
 
 :class:`DriftMonitor` is fed the batches a processor applies (:meth:`applied`) and the
 scores of the lists an API serves (:meth:`served`). Each call only appends to the
-open block; when a block is full its histograms are counted (vectorized, once per
-``drift.block_events`` events) and pushed into the live window, a
+open block; when a block is full its histograms are counted (once per
+``drift.block_events`` events: C-level counting of its ids and one pass over its
+distinct items, never a Python step per event) and pushed into the live window, a
 :class:`~streamrec.processing.drift.SlidingCounts` of the last ``drift.window_blocks``
 blocks. Memory is bounded by one open block plus the window's counters.
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 
-from streamrec.config import DriftSettings
+from streamrec.config import DriftSettings, Settings
 from streamrec.datasets import SyntheticShop
+from streamrec.engine import Engine
 from streamrec.events import TYPE_CODE, EventBatch
 from streamrec.models.settings import ModelSettings
 from streamrec.models.trainer import train_models
+from streamrec.monitoring.telemetry import EngineTelemetry
 from streamrec.processing.drift import (
     EPSILON,
     SCORE_BINS,
@@ -33,6 +36,7 @@ from streamrec.processing.drift_reference import (
     DriftReference,
     ReferenceBuilder,
 )
+from streamrec.state.memory import MemoryState
 
 BLOCK = 100
 SETTINGS = DriftSettings(block_events=BLOCK, window_blocks=3, reference_events=10 * BLOCK)
@@ -300,3 +304,31 @@ def test_served_scores_drift_from_the_first_scores_of_a_model() -> None:
     for _ in range(30):
         monitor.served([0.55] * 10)
     assert _feature(monitor, SERVED_SCORE).psi == pytest.approx(0.0, abs=1e-12)
+
+
+@contextmanager
+def _always_degraded() -> Iterator[Callable[[], bool]]:
+    yield lambda: True
+
+
+def test_the_engine_counts_served_scores_except_those_of_fallback_lists() -> None:
+    tiny = DriftSettings(block_events=5, window_blocks=1, reference_events=5)
+    settings = Settings()
+    popular = _batch(["purchase"] * 5, users=list("abcde"), items=list("vwxyz"))
+    counted = DriftMonitor(tiny, _no_categories)
+    engine = Engine(settings, MemoryState(settings), telemetry=EngineTelemetry(drift=counted))
+    engine.ingest(popular)
+    for _ in range(2):  # 5 scores of a cold user's list each: the reference, then a block
+        assert len(engine.recommend("cold", 5).items) == 5
+    assert _feature(counted, SERVED_SCORE).live.sum() == 5
+    skipped = DriftMonitor(tiny, _no_categories)
+    degraded = Engine(
+        settings,
+        MemoryState(settings),
+        read_watch=_always_degraded,
+        telemetry=EngineTelemetry(drift=skipped),
+    )
+    degraded.ingest(popular)
+    for _ in range(2):
+        assert degraded.recommend("cold", 5).fallback
+    assert skipped.drift() == []
