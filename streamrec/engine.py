@@ -5,7 +5,8 @@ also the catalog), optionally an event log, the progress of whatever applies the
 log to the state, the batch models in use and a retrain schedule. It builds
 nothing itself: :mod:`streamrec.bootstrap` wires the embedded engine and the
 scale-out API replica and hands their parts in, together with the hooks of each
-topology (snapshots, a degradation watch, what to release on close).
+topology (snapshots, a degradation watch, what to release on close) and its
+telemetry (processor metrics, drift, cache counters).
 
 Callers use its methods (``ingest``, ``recommend``, ``catch_up``, ``status``…)
 rather than reaching through it to its parts.
@@ -26,6 +27,8 @@ from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
 from streamrec.log.base import EventLog, Positions
 from streamrec.models.schedule import RetrainScheduler, RetrainStatus
+from streamrec.monitoring.telemetry import EngineTelemetry
+from streamrec.processing.drift_monitor import FeatureDrift
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.types import Recommendation
@@ -93,6 +96,7 @@ class EngineStatus:
     model_version: str | None
     processor_error: str | None
     retrain: RetrainStatus | None
+    drift: tuple[FeatureDrift, ...] = ()
 
 
 class Engine(Generic[StateT]):
@@ -116,6 +120,9 @@ class Engine(Generic[StateT]):
     read_watch
         Watches a request's state reads for degraded answers (scale-out replicas
         flag answers built from a fallback).
+    telemetry
+        What the engine's operators watch: its processor's metrics (whose freshness
+        clock hears of every append), drift and cache counters.
     """
 
     def __init__(
@@ -128,6 +135,7 @@ class Engine(Generic[StateT]):
         journal: CatalogJournal | None = None,
         models: ModelRegistry | FixedModels | None = None,
         read_watch: ReadWatch = _never_degraded,
+        telemetry: EngineTelemetry | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
@@ -136,6 +144,10 @@ class Engine(Generic[StateT]):
         self.journal = journal
         self.models = models
         self.read_watch = read_watch
+        self.telemetry = telemetry or EngineTelemetry()
+        processor = self.telemetry.processor
+        self._acceptance = processor.acceptance if processor is not None else None
+        self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
         self.recommender = Recommender(
             state,
@@ -163,6 +175,8 @@ class Engine(Generic[StateT]):
             self.state.apply(batch)
             return batch
         logged = self.log.append(batch)
+        if self._acceptance is not None:
+            self._acceptance.accepted(logged)
         if wait and not self._wait_for(_ends(logged), self.settings.serving.wait_timeout_s):
             raise TimeoutError("events are durable but not yet applied to the online state")
         return logged
@@ -189,10 +203,14 @@ class Engine(Generic[StateT]):
     def recommend(
         self, user_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
     ) -> Recommendation:
-        """The user's top ``k`` (see :meth:`Recommender.recommend` for the options)."""
+        """The user's top ``k`` (see :meth:`Recommender.recommend` for the options);
+        the drift monitor, if any, counts its scores unless a fallback built it."""
         with self.read_watch() as degraded:
             found = self.recommender.recommend(user_id, k, exclude=exclude, **options)
-        return _flagged(found, degraded())
+        fallback = degraded()
+        if self._drift is not None and not fallback:
+            self._drift.served([item.score for item in found.items])
+        return _flagged(found, fallback)
 
     def similar(self, item_id: str, k: int) -> Recommendation:
         """Items most related to ``item_id``."""
@@ -221,6 +239,12 @@ class Engine(Generic[StateT]):
         """The version of the batch models in use (``None`` before any is loaded)."""
         return self.models.version if self.models is not None else None
 
+    @property
+    def model_manifest(self) -> Mapping[str, Any] | None:
+        """The manifest of the batch models in use (``None`` before any is loaded)."""
+        bundle = self.models.bundle if self.models is not None else None
+        return bundle.manifest if bundle is not None else None
+
     # -- operations -----------------------------------------------------------
 
     def applied_events(self) -> int:
@@ -229,19 +253,36 @@ class Engine(Generic[StateT]):
 
     def lag(self) -> int:
         """Events durable in the log but not yet applied (-1 while a backend is down)."""
-        if self.log is None:
-            return 0
         try:
-            applied = self.state.positions()
-            return sum(end - applied.get(p, 0) for p, end in self.log.end_positions().items())
+            return sum(self.lag_by_partition().values())
         except BackendUnavailable:
             return -1
 
+    def lag_by_partition(self) -> dict[int, int]:
+        """Per log partition, the events durable but not yet applied.
+
+        Raises
+        ------
+        BackendUnavailable
+            If the log or the state cannot be read.
+        """
+        if self.log is None:
+            return {}
+        return partition_lag(self.log.end_positions(), self.state.positions())
+
     def status(self) -> EngineStatus:
-        """Readiness: ready unless the processor's last step failed."""
+        """Readiness (ready unless the processor's last step failed), and drift."""
         error = self.progress.last_error if self.progress is not None else None
         retrain = self.retrain.status() if self.retrain is not None else None
-        return EngineStatus(error is None, self.lag(), self.model_version, error, retrain)
+        drift = self.telemetry.drift
+        return EngineStatus(
+            error is None,
+            self.lag(),
+            self.model_version,
+            error,
+            retrain,
+            tuple(drift.drift()) if drift is not None else (),
+        )
 
     def on_close(self, release: Callable[[], None]) -> None:
         """Run ``release`` when the engine closes (the last registered runs first)."""
@@ -255,6 +296,11 @@ class Engine(Generic[StateT]):
                 release()
             except Exception:  # one failing release must not leak the others
                 log.exception("closing %s failed", getattr(release, "__qualname__", release))
+
+
+def partition_lag(ends: Mapping[int, int], applied: Mapping[int, int]) -> dict[int, int]:
+    """Per partition of the log, the events before ``ends`` not yet ``applied``."""
+    return {p: max(0, end - applied.get(p, 0)) for p, end in ends.items()}
 
 
 def _ends(batch: EventBatch) -> Positions:

@@ -31,6 +31,10 @@ class InvalidInput(StreamrecError):
         self.problems = problems or []
 
 
+class BatchTooLarge(InvalidInput):
+    """A batch holding more events than one request may carry (rejected whole)."""
+
+
 class NotFound(StreamrecError):
     """A user, item or model that streamrec does not know."""
 

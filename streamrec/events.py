@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from streamrec.errors import InvalidInput, Problem
+from streamrec.errors import BatchTooLarge, InvalidInput, Problem
 
 MAX_ID_LENGTH = 256
 
@@ -298,7 +298,8 @@ def validate_events(payload: object, max_batch: int) -> list[Event]:
     Raises
     ------
     InvalidInput
-        Listing every problem of every bad event (with its index in the batch).
+        Listing every problem of every bad event (with its index in the batch);
+        :class:`~streamrec.errors.BatchTooLarge` for more than ``max_batch`` events.
     """
     if isinstance(payload, dict) and "events" in payload:
         extra = sorted(set(payload) - {"events"})
@@ -320,7 +321,7 @@ def validate_events(payload: object, max_batch: int) -> list[Event]:
     if not raw:
         raise InvalidInput("the batch is empty", [Problem(None, "events", "empty list")])
     if len(raw) > max_batch:
-        raise InvalidInput(
+        raise BatchTooLarge(
             f"the batch holds {len(raw)} events; at most {max_batch} are accepted",
             [Problem(None, "events", f"more than {max_batch} events")],
         )

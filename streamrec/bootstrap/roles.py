@@ -9,8 +9,10 @@
 - :func:`open_engine`: one of those two, chosen by the state URL
   (:func:`serving_engine` is what ``streamrec serve`` runs).
 - :func:`in_memory_engine`: no files, events applied synchronously (evaluation).
-- :func:`run_processor`: a scale-out worker folding a Kafka consumer group into Redis.
-- :func:`run_archiver`: the history archiver, storing every Kafka event in PostgreSQL.
+- :func:`run_processor`: a scale-out worker folding a Kafka consumer group into Redis
+  (with its own ``/metrics`` endpoint when ``metrics.port`` is set).
+- :func:`run_archiver`: the history archiver, storing every Kafka event in PostgreSQL
+  (the same, for its own consumer group).
 - :func:`train`: the trainer, from the configured history into the model store.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from streamrec.bootstrap.adapters import (
@@ -31,7 +34,7 @@ from streamrec.bootstrap.adapters import (
     snapshot_path,
 )
 from streamrec.config import Settings
-from streamrec.engine import Engine, StatePositions
+from streamrec.engine import Engine, StatePositions, partition_lag
 from streamrec.errors import ConfigError
 from streamrec.extras import MissingExtra, import_extra
 from streamrec.history.archive import ARCHIVE_GROUP, HistoryArchiver
@@ -40,9 +43,13 @@ from streamrec.models.schedule import Baseline, RetrainScheduler
 from streamrec.models.spark_als import train_spark_bundle
 from streamrec.models.store import ModelStore
 from streamrec.models.trainer import train_and_publish
+from streamrec.monitoring.consumers import ConsumerMetrics, serve_consumer_metrics
+from streamrec.monitoring.telemetry import EngineTelemetry
+from streamrec.processing.drift_monitor import DriftMonitor
+from streamrec.processing.drift_reference import CategoryLookup
 from streamrec.processing.runner import STATE_GROUP, StreamProcessor
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry
-from streamrec.state.base import ServingState
+from streamrec.state.base import Catalog, ServingState
 from streamrec.state.memory import MemoryState
 from streamrec.state.memory.journal import CatalogJournal
 from streamrec.state.memory.snapshot import SnapshotSchedule
@@ -62,9 +69,11 @@ TRAINERS: tuple[Trainer, ...] = ("implicit", "spark")
 def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[MemoryState]:
     """The durable single-process engine of ``settings``.
 
-    Loads the state snapshot, replays the catalog journal, starts a processor that
-    replays the log from the snapshot's positions and then follows it, and watches
-    the model store. With ``retrain`` the engine also retrains on the
+    Loads the state snapshot, replays the catalog journal, watches the model store,
+    and starts a processor that replays the log from the snapshot's positions and
+    then follows it; its telemetry holds the processor's metrics (with freshness),
+    the drift of the applied events and served scores, and the state's cache
+    counters. With ``retrain`` the engine also retrains on the
     ``models.retrain_every_*`` schedule (only this topology does: its process owns
     the log, so exactly one trainer runs per history).
 
@@ -86,21 +95,55 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
     snapshots = SnapshotSchedule(state, snapshot_path(settings.data_dir), settings.state)
     consumer = event_log.consumer(STATE_GROUP)
     consumer.seek(state.positions() or {0: 0})
-    processor = StreamProcessor(
-        consumer, state, settings.processor, on_applied=snapshots.after_batch
+    metrics = ConsumerMetrics(
+        STATE_GROUP,
+        lambda: partition_lag(event_log.end_positions(), state.positions()),
+        freshness=True,
     )
+    drift = DriftMonitor(settings.drift, primary_categories(state), lambda: _manifest(registry))
+    processor = StreamProcessor(
+        consumer,
+        state,
+        settings.processor,
+        on_applied=snapshots.after_batch,
+        observers=(metrics, drift),
+    )
+    caches = {"neighbors": state.neighbor_cache, "rankings": state.ranking_cache}
     engine = Engine(
-        settings, state, log=event_log, progress=processor, journal=journal, models=registry
+        settings,
+        state,
+        log=event_log,
+        progress=processor,
+        journal=journal,
+        models=registry,
+        telemetry=EngineTelemetry(metrics, drift, caches),
     )
     engine.on_close(event_log.close)
     engine.on_close(snapshots.save)
-    processor.start()
-    engine.on_close(processor.stop)
     registry.start()
     engine.on_close(registry.stop)
+    processor.start()
+    engine.on_close(processor.stop)
     if retrain:
         engine.retrain = _retrain_schedule(engine, registry)
     return engine
+
+
+def primary_categories(catalog: Catalog) -> CategoryLookup:
+    """The primary (first) category of items in ``catalog``, for drift monitoring."""
+
+    def lookup(item_ids: Sequence[str]) -> list[str | None]:
+        return [
+            item.categories[0] if item and item.categories else None
+            for item in catalog.get(item_ids)
+        ]
+
+    return lookup
+
+
+def _manifest(registry: ModelRegistry) -> Mapping[str, Any] | None:
+    bundle = registry.bundle
+    return bundle.manifest if bundle is not None else None
 
 
 def _retrain_schedule(engine: Engine[Any], registry: ModelRegistry) -> RetrainScheduler | None:
@@ -151,6 +194,8 @@ def api_replica(settings: Settings) -> Engine[Any]:
     Reads go through a fallback (a cached popularity list while Redis is down) with
     the socket timeout ``serving.state_timeout_s``; models come from the model store
     under ``settings.data_dir`` (shared storage when there are several replicas).
+    Its telemetry watches the drift of the scores it serves and its ranking cache
+    (the workers applying the events serve their own metrics).
 
     Raises
     ------
@@ -165,7 +210,9 @@ def api_replica(settings: Settings) -> Engine[Any]:
     redis = open_state(settings.model_copy(update={"state": timeout}))
     event_log = open_log(settings)
     registry = ModelRegistry(ModelStore(models_directory(settings.data_dir)))
-    state: ServingState = fallback.FallbackState(redis)
+    reads = fallback.FallbackState(redis)
+    state: ServingState = reads
+    drift = DriftMonitor(settings.drift, primary_categories(state), lambda: _manifest(registry))
     engine = Engine(
         settings,
         state,
@@ -173,6 +220,7 @@ def api_replica(settings: Settings) -> Engine[Any]:
         progress=StatePositions(redis),
         models=registry,
         read_watch=fallback.degradation_watch,
+        telemetry=EngineTelemetry(drift=drift, caches={"rankings": reads.ranking_cache}),
     )
     engine.on_close(state.close)
     engine.on_close(event_log.close)
@@ -209,6 +257,9 @@ def in_memory_engine(
 def run_processor(settings: Settings, stop: threading.Event, group: str = STATE_GROUP) -> None:
     """Consume ``settings.log.url`` into ``settings.state.url`` until ``stop`` is set.
 
+    With ``metrics.port`` set, ``http://metrics.host:metrics.port/metrics`` serves the
+    worker's batches, write latency, failures and lag per assigned partition.
+
     Raises
     ------
     ConfigError
@@ -222,7 +273,11 @@ def run_processor(settings: Settings, stop: threading.Event, group: str = STATE_
     state = open_state(settings)
     worker = worker_module.Worker(event_log, state, settings.processor, group)
     try:
-        worker.run(stop)
+        with serve_consumer_metrics(
+            "process", group, settings.metrics, worker.lag_by_partition
+        ) as metrics:
+            worker.observers.append(metrics)
+            worker.run(stop)
     finally:
         worker.close()
         state.close()
@@ -278,7 +333,11 @@ def run_archiver(settings: Settings, stop: threading.Event, group: str = ARCHIVE
             event_log, lambda: open_history(settings), settings.archive, group
         )
         try:
-            archiver.run(stop)
+            with serve_consumer_metrics(
+                "archive", group, settings.metrics, archiver.lag_by_partition
+            ) as metrics:
+                archiver.observers.append(metrics)
+                archiver.run(stop)
         finally:
             archiver.close()
     finally:
@@ -308,7 +367,12 @@ def train(settings: Settings, trainer: Trainer = "implicit") -> str:
         if trainer == "implicit":
             import_extra("implicit", "models", "training the batch models")
             return train_and_publish(
-                history, catalog, store, settings.models, weights=settings.weights
+                history,
+                catalog,
+                store,
+                settings.models,
+                weights=settings.weights,
+                drift=settings.drift,
             )
         bundle = train_spark_bundle(
             history.scan(), catalog, settings.models, weights=settings.weights

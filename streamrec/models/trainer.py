@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from streamrec.config import EventWeights
+from streamrec.config import DriftSettings, EventWeights
 from streamrec.errors import InvalidInput
 from streamrec.events import EventBatch
 from streamrec.history.base import History
@@ -19,6 +19,7 @@ from streamrec.models.itemknn import ItemKNNModel
 from streamrec.models.matrix import InteractionMatrix
 from streamrec.models.settings import ModelKind, ModelSettings
 from streamrec.models.store import ModelStore
+from streamrec.processing.drift_reference import ReferenceBuilder
 from streamrec.state.base import CatalogItem
 
 
@@ -29,6 +30,7 @@ def train_models(
     kinds: Sequence[ModelKind] | None = None,
     *,
     weights: EventWeights | None = None,
+    drift: DriftSettings | None = None,
 ) -> ModelBundle:
     """Build the interaction matrix and fit each requested model on it.
 
@@ -44,6 +46,10 @@ def train_models(
         Models to train; ``settings.kinds`` by default.
     weights
         Event weights (the ``weights`` settings section); the defaults if omitted.
+    drift
+        With the ``drift`` settings section, the training events are also counted
+        into the reference window of drift monitoring, stored in the manifest under
+        ``drift_reference`` (in the same pass over the events).
 
     Raises
     ------
@@ -51,6 +57,9 @@ def train_models(
         If a collaborative model is asked for but no event carries positive weight.
     """
     kinds = tuple(settings.kinds if kinds is None else kinds)
+    reference = ReferenceBuilder(drift.block_events) if drift is not None else None
+    if reference is not None:
+        batches = _counted(batches, reference)
     matrix = InteractionMatrix.from_batches(
         batches, weights or EventWeights(), item_ids=[item.item_id for item in catalog]
     )
@@ -63,7 +72,18 @@ def train_models(
         setattr(bundle, kind, _fit(kind, matrix, catalog, settings))
         seconds[kind] = round(time.perf_counter() - started, 3)
     bundle.manifest = {"data_window": matrix.window.as_dict(), "train_seconds": seconds}
+    if reference is not None:
+        primary = {item.item_id: item.categories[0] for item in catalog if item.categories}
+        found = reference.finish(lambda ids: [primary.get(i) for i in ids], "training window")
+        bundle.manifest["drift_reference"] = found.to_manifest()
     return bundle
+
+
+def _counted(batches: Iterable[EventBatch], reference: ReferenceBuilder) -> Iterator[EventBatch]:
+    """The batches, each counted into ``reference`` on its way through."""
+    for batch in batches:
+        reference.add(batch.user_id, batch.item_id, batch.type)
+        yield batch
 
 
 def train_and_publish(
@@ -73,16 +93,20 @@ def train_and_publish(
     settings: ModelSettings,
     *,
     weights: EventWeights | None = None,
+    drift: DriftSettings | None = None,
     metrics: dict[str, Any] | None = None,
 ) -> str:
     """Train on all of ``history``, publish the bundle, prune old versions.
+
+    With ``drift``, the manifest carries the training window's drift reference (see
+    :func:`train_models`).
 
     Returns
     -------
     str
         The published version.
     """
-    bundle = train_models(history.scan(), catalog, settings, weights=weights)
+    bundle = train_models(history.scan(), catalog, settings, weights=weights, drift=drift)
     version = store.publish(bundle, {"metrics": metrics} if metrics is not None else None)
     store.prune(settings.keep_versions)
     return version

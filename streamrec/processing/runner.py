@@ -2,7 +2,8 @@
 
 A thread polls the log in micro-batches, applies each batch to the online state,
 and only then commits the consumer position. Callers can wait until the state
-reflects given log positions (``POST /v1/events?wait=true``).
+reflects given log positions (``POST /v1/events?wait=true``). Observers (metrics,
+drift) hear of every applied batch and every failed step, on the processor's thread.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from streamrec.config import ProcessorSettings
+from streamrec.events import EventBatch
 from streamrec.log.base import LogConsumer
 from streamrec.state.base import OnlineState
 
@@ -21,6 +24,30 @@ log = logging.getLogger(__name__)
 #: The consumer group that folds the log into the online state (the embedded
 #: processor thread, or every scale-out worker of one state).
 STATE_GROUP = "streamrec-state"
+#: How often a consumer's step refreshes the lag per partition that metrics report.
+LAG_REFRESH_S = 1.0
+
+
+class BatchObserver(Protocol):
+    """Hears of what a consumer of the log does, batch by batch (kept cheap: it runs
+    on the consumer's thread between batches)."""
+
+    def applied(self, batch: EventBatch, seconds: float) -> None:
+        """``batch`` was written to its sink in ``seconds``."""
+        ...
+
+    def failed(self) -> None:
+        """A step failed (its batch will be read again)."""
+        ...
+
+
+def notify(observers: Sequence[BatchObserver], call: Callable[[BatchObserver], None]) -> None:
+    """Tell each observer; one that fails is logged and never fails the consumer."""
+    for observer in observers:
+        try:
+            call(observer)
+        except Exception:  # telemetry must not stop or fail the processing
+            log.exception("batch observer %r failed", observer)
 
 
 class StreamProcessor:
@@ -33,8 +60,10 @@ class StreamProcessor:
     state
         Receives every batch.
     on_applied
-        Called after each applied batch with the number of events (for snapshots,
-        metrics).
+        Called after each applied batch with the number of events (snapshots).
+    observers
+        Told of each applied batch (with the seconds its apply and commit took) and
+        of each failed step.
     """
 
     def __init__(
@@ -43,11 +72,13 @@ class StreamProcessor:
         state: OnlineState,
         settings: ProcessorSettings,
         on_applied: Callable[[int], None] = lambda n: None,
+        observers: Sequence[BatchObserver] = (),
     ) -> None:
         self.consumer = consumer
         self.state = state
         self.settings = settings
         self.on_applied = on_applied
+        self.observers = tuple(observers)
         self.applied_events = 0
         self.last_error: str | None = None
         self._progress = threading.Condition()
@@ -63,12 +94,15 @@ class StreamProcessor:
         batch = self.consumer.poll(self.settings.max_batch, self.settings.poll_interval_ms / 1000)
         if len(batch) == 0:
             return 0
+        started = time.perf_counter()
         self.state.apply(batch)
         self.consumer.commit(self.state.positions())
+        seconds = time.perf_counter() - started
         with self._progress:
             self.applied_events += len(batch)
             self._progress.notify_all()
         self.on_applied(len(batch))
+        notify(self.observers, lambda observer: observer.applied(batch, seconds))
         return len(batch)
 
     def _run(self) -> None:
@@ -79,6 +113,7 @@ class StreamProcessor:
             except Exception as exc:  # the loop must survive a failing batch and retry
                 self.last_error = repr(exc)
                 log.exception("stream processor step failed; retrying")
+                notify(self.observers, lambda observer: observer.failed())
                 time.sleep(0.5)
 
     def wait_for(self, positions: Mapping[int, int], timeout_s: float) -> bool:

@@ -30,8 +30,30 @@ def add_process_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML settings file")
     parser.add_argument("--group", default=STATE_GROUP, help="consumer group")
     parser.add_argument("--max-batch", type=int, help="events per micro-batch")
+    _add_metrics_flags(parser)
     parser.set_defaults(handler=process_command)
     return parser
+
+
+def _add_metrics_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on this port (default: metrics.port, off)",
+    )
+    parser.add_argument(
+        "--metrics-host", help="address of the metrics endpoint (default: metrics.host)"
+    )
+
+
+def _metrics_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``metrics`` settings the flags give (none when no flag is given)."""
+    chosen = {
+        name: value
+        for name, value in (("port", args.metrics_port), ("host", args.metrics_host))
+        if value is not None
+    }
+    return {"metrics": chosen} if chosen else {}
 
 
 def stop_on_signals() -> threading.Event:
@@ -51,7 +73,7 @@ def process_command(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"log": {"url": args.log}, "state": {"url": args.state}}
     if args.max_batch is not None:
         overrides["processor"] = {"max_batch": args.max_batch}
-    settings = load_settings(args.config, **overrides)
+    settings = load_settings(args.config, **overrides, **_metrics_overrides(args))
     run_processor(settings, stop_on_signals(), args.group)
     return 0
 
@@ -65,13 +87,15 @@ def add_archive_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--history", required=True, help="postgresql://user@host:port/database")
     parser.add_argument("--config", help="TOML settings file")
     parser.add_argument("--group", default=ARCHIVE_GROUP, help="consumer group")
+    _add_metrics_flags(parser)
     parser.set_defaults(handler=archive_command)
     return parser
 
 
 def archive_command(args: argparse.Namespace) -> int:
     """Run an archiver until SIGINT/SIGTERM; leave the group cleanly."""
-    settings = load_settings(args.config, log={"url": args.log}, history={"url": args.history})
+    urls = {"log": {"url": args.log}, "history": {"url": args.history}}
+    settings = load_settings(args.config, **urls, **_metrics_overrides(args))
     run_archiver(settings, stop_on_signals(), args.group)
     return 0
 

@@ -7,7 +7,9 @@ and commits the consumer position only after the state write succeeded. The stat
 stores its own per-partition positions in the same write, so a batch redelivered
 after a crash (applied, not yet committed) changes nothing. When a write fails the
 consumer is rewound to the batch before the next poll, after a pause; malformed
-messages never reach the state (the Kafka adapter dead-letters them).
+messages never reach the state (the Kafka adapter dead-letters them). Observers
+(the ``/metrics`` of ``streamrec process --metrics-port``) hear of every applied batch
+and every failed step.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +27,7 @@ from streamrec.errors import StreamrecError
 from streamrec.events import EventBatch
 from streamrec.log.kafka import KafkaEventLog
 from streamrec.log.kafka.consumer import KafkaLogConsumer
-from streamrec.processing.runner import STATE_GROUP
+from streamrec.processing.runner import LAG_REFRESH_S, STATE_GROUP, BatchObserver, notify
 from streamrec.state.base import OnlineState
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,9 @@ class Worker:
         Batch size and poll timeout.
     group
         The consumer group (every worker of one state uses the same group).
+    observers
+        Told of each applied batch (with the seconds its state write took) and of
+        each failed step.
     """
 
     def __init__(
@@ -64,14 +70,18 @@ class Worker:
         state: OnlineState,
         settings: ProcessorSettings,
         group: str = STATE_GROUP,
+        observers: Sequence[BatchObserver] = (),
     ) -> None:
         self.state = state
         self.settings = settings
+        self.observers = list(observers)
         self.applied_events = 0
         self.failed_steps = 0
         self.last_error: str | None = None
         self._rewind: dict[int, int] = {}  # where to read again after a failed batch
         self._committed: dict[int, int] = {}
+        self._lag: dict[int, int] = {}
+        self._lag_read_at = float("-inf")
         self.consumer: KafkaLogConsumer = log.consumer(group, on_revoke=self._revoked)
 
     def _revoked(self, partitions: list[int]) -> None:
@@ -95,16 +105,20 @@ class Worker:
             If the log or the state fails; the failed batch is read again by the
             next step.
         """
+        self._refresh_lag()
         if self._rewind:
             self.consumer.seek(self._rewind)
             self._rewind = {}
         batch = self.consumer.poll(self.settings.max_batch, self.settings.poll_interval_ms / 1000)
         if len(batch):
+            started = time.perf_counter()
             try:
                 self.state.apply(batch)
             except Exception:
                 self._rewind = _firsts(batch)
                 raise
+            seconds = time.perf_counter() - started
+            notify(self.observers, lambda observer: observer.applied(batch, seconds))
         read = self.consumer.positions()
         if read != self._committed:
             self.consumer.commit(read)
@@ -123,6 +137,7 @@ class Worker:
             except Exception as exc:  # keep consuming: the failed batch is read again
                 self.failed_steps += 1
                 self.last_error = repr(exc)
+                notify(self.observers, lambda observer: observer.failed())
                 log.warning("batch failed, retrying: %s", exc)
                 stop.wait(RETRY_PAUSE_S)
             now = time.monotonic()
@@ -138,6 +153,26 @@ class Worker:
             return sum(self.consumer.lag().values())
         except StreamrecError:
             return -1
+
+    def lag_by_partition(self) -> dict[int, int]:
+        """Per partition assigned to this worker, the events it has not read yet, so
+        that the group's workers add up to its lag.
+
+        Safe to call from any thread (a metrics scrape): it returns what the worker's
+        own thread read from its consumer's last fetches at most ``LAG_REFRESH_S``
+        ago (the Kafka client is only ever called from the worker's thread).
+        """
+        return self._lag
+
+    def _refresh_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._lag_read_at < LAG_REFRESH_S:
+            return
+        self._lag_read_at = now
+        try:
+            self._lag = self.consumer.fetched_lag()
+        except StreamrecError:  # the log is down: no lag to report
+            self._lag = {}
 
     def status(self) -> WorkerStatus:
         """Progress and health."""

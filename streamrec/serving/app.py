@@ -19,7 +19,6 @@ from streamrec import __version__
 from streamrec.bootstrap import open_engine
 from streamrec.config import Settings
 from streamrec.engine import Engine
-from streamrec.models.schedule import RetrainStatus
 from streamrec.serving.errors import install_error_handlers
 from streamrec.serving.metrics import ApiMetrics, RequestTimer
 from streamrec.serving.routes import catalog, events, operations, recommendations, users
@@ -49,20 +48,13 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.metrics = metrics = ApiMetrics(lambda: _retrain_status(app))
+    app.state.metrics = metrics = ApiMetrics(lambda: getattr(app.state, "engine", None))
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     _document_schemas(app, events.REFERENCED_SCHEMAS)
-    app.add_middleware(RequestTimer, histogram=metrics.requests)
+    app.add_middleware(RequestTimer, metrics=metrics.requests)
     return app
-
-
-def _retrain_status(app: FastAPI) -> RetrainStatus | None:
-    """The engine's retrain schedule state (``None`` before start-up or when off)."""
-    engine: Engine[Any] | None = getattr(app.state, "engine", None)
-    scheduler = engine.retrain if engine is not None else None
-    return scheduler.status() if scheduler is not None else None
 
 
 def _document_schemas(app: FastAPI, models: dict[str, Any]) -> None:

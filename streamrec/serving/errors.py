@@ -1,6 +1,8 @@
 """The one place where streamrec errors become HTTP status codes.
 
-Every error body is ``{"error": {"code", "message", "details"}}``.
+Every error body is ``{"error": {"code", "message", "details"}}``; each handler
+marks the code on the request, for the error counter of
+:class:`~streamrec.serving.metrics.RequestTimer`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streamrec.errors import BackendUnavailable, InvalidInput, NotFound, StreamrecError
+from streamrec.serving.metrics import mark_error
 
 log = logging.getLogger(__name__)
 
@@ -25,39 +28,46 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return JSONResponse(body, status_code=status)
 
 
+def _answer(
+    request: Request, status: int, code: str, message: str, details: Any = None
+) -> JSONResponse:
+    mark_error(request.scope, code)
+    return error_response(status, code, message, details)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error the app can raise to a status code and the error shape."""
 
     @app.exception_handler(InvalidInput)
-    async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+    async def _invalid(request: Request, exc: InvalidInput) -> JSONResponse:
         details = [dataclasses.asdict(p) for p in exc.problems]
-        return error_response(422, "invalid_input", exc.message, details)
+        return _answer(request, 422, "invalid_input", exc.message, details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
-        return error_response(422, "invalid_input", "the request does not fit the API", details)
+        return _answer(request, 422, "invalid_input", "the request does not fit the API", details)
 
     @app.exception_handler(NotFound)
-    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return error_response(404, "not_found", str(exc))
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return _answer(request, 404, "not_found", str(exc))
 
     @app.exception_handler(BackendUnavailable)
-    async def _unavailable(_: Request, exc: BackendUnavailable) -> JSONResponse:
-        return error_response(503, "unavailable", str(exc))
+    async def _unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:
+        return _answer(request, 503, "unavailable", str(exc))
 
     @app.exception_handler(TimeoutError)
-    async def _timeout(_: Request, exc: TimeoutError) -> JSONResponse:
-        return error_response(504, "timeout", str(exc) or "timed out")
+    async def _timeout(request: Request, exc: TimeoutError) -> JSONResponse:
+        return _answer(request, 504, "timeout", str(exc) or "timed out")
 
     @app.exception_handler(StreamrecError)
-    async def _other(_: Request, exc: StreamrecError) -> JSONResponse:
+    async def _other(request: Request, exc: StreamrecError) -> JSONResponse:
         log.exception("request failed")
-        return error_response(500, "internal", str(exc))
+        return _answer(request, 500, "internal", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        return _answer(request, exc.status_code, code, str(exc.detail))

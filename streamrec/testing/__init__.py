@@ -1,4 +1,5 @@
-"""Launchers for real servers (Kafka protocol, Redis, PostgreSQL) on loopback ports.
+"""Launchers for real servers (Kafka protocol, Redis, PostgreSQL, Prometheus) on
+loopback ports.
 
 Used by the integration tests, the benchmarks and ``streamrec cluster up``. Every
 launcher is a context manager that starts the server in a temporary directory, waits
@@ -6,6 +7,7 @@ until it answers and always stops it.
 """
 
 from streamrec.testing.process import MissingBinary, ServerStartError
+from streamrec.testing.prometheus import prometheus_binary, prometheus_server, promtool_binary
 from streamrec.testing.servers import (
     KafkaBroker,
     PostgresServer,
@@ -23,6 +25,9 @@ __all__ = [
     "ServerStartError",
     "kafka_broker",
     "postgres_server",
+    "prometheus_binary",
+    "prometheus_server",
+    "promtool_binary",
     "redis_cluster",
     "redis_server",
     "restartable_postgres",

@@ -128,6 +128,8 @@ def test_similar_popular_trending_and_operations(client: TestClient) -> None:
     assert client.get("/v1/items/tent").json()["stats"]["counts"] == {"view": 1}
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
-    assert "streamrec_events_accepted_total 2.0" in client.get("/metrics").text
+    metrics = client.get("/metrics").text
+    assert 'streamrec_events_accepted_total{type="view"} 1.0' in metrics
+    assert 'streamrec_events_accepted_total{type="add_to_cart"} 1.0' in metrics
     spec = client.get("/openapi.json").json()
     assert "Event" in spec["components"]["schemas"]

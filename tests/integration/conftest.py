@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TypeVar
 
 import psycopg
@@ -20,6 +21,8 @@ from streamrec.testing import (
     PostgresServer,
     kafka_broker,
     postgres_server,
+    prometheus_binary,
+    promtool_binary,
     redis_cluster,
     redis_server,
     restartable_postgres,
@@ -42,6 +45,27 @@ def _serve(launcher: Callable[[], AbstractContextManager[T]]) -> Iterator[T]:
         yield value
     finally:
         server.__exit__(None, None, None)
+
+
+def _installed(find: Callable[[], Path]) -> Path:
+    try:
+        return find()
+    except MissingBinary as exc:
+        if IN_CI:
+            pytest.fail(f"CI must run every integration test: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def promtool() -> Path:
+    """Prometheus's ``promtool`` (Debian's ``prometheus`` package)."""
+    return _installed(promtool_binary)
+
+
+@pytest.fixture(scope="session")
+def prometheus() -> Path:
+    """The ``prometheus`` server binary (the same package)."""
+    return _installed(prometheus_binary)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import httpx
 import numpy as np
 import pytest
 from confluent_kafka import Producer
+from prometheus_client.parser import text_string_to_metric_families
 
 from streamrec.config import ProcessorSettings
 from streamrec.errors import BackendUnavailable
@@ -30,6 +32,7 @@ from streamrec.scaleout.worker import Worker
 from streamrec.state.base import Ranking
 from streamrec.state.memory import MemoryState
 from streamrec.state.redis import RedisState
+from streamrec.testing.process import free_port, running
 from tests.integration.test_redis_state import (
     SETTINGS,
     all_items,
@@ -125,6 +128,23 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> None:
     LocalCluster(workers=workers).down()
 
 
+def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a ``/metrics`` endpoint, by name and labels."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _scrapes(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/metrics", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def test_two_workers_build_the_embedded_state(
     log_url: str, state: RedisState, tmp_path: Path, group: str
 ) -> None:
@@ -137,6 +157,43 @@ def test_two_workers_build_the_embedded_state(
     finally:
         stop(workers)
     assert_equivalent(state, embedded(sent), sent)
+
+
+def test_a_worker_serves_its_lag_batches_and_write_latency(
+    log_url: str, state: RedisState, tmp_path: Path, group: str
+) -> None:
+    port = free_port()
+    metrics = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "streamrec", "process", "--log", log_url]
+    argv += ["--state", state_url(state), "--group", group, "--metrics-port", str(port)]
+    with running(
+        "streamrec process", argv, log_path=tmp_path / "worker.log", ready=lambda: _scrapes(metrics)
+    ):
+        produce(log_url, 5_000, chunk=1_000)
+        wait_applied(state, 5_000, timeout_s=60)
+        deadline = time.monotonic() + 30
+        while True:  # the lag gauge is read at scrape time, from the broker
+            samples = scrape(metrics)
+            lag = {
+                dict(labels)["partition"]: value
+                for (name, labels), value in samples.items()
+                if name == "streamrec_consumer_lag_events"
+            }
+            if len(lag) == PARTITIONS and not any(lag.values()):
+                break
+            assert time.monotonic() < deadline, lag
+            time.sleep(0.5)
+    assert set(lag) == {str(p) for p in range(PARTITIONS)}
+    assert all(dict(labels)["group"] == group for name, labels in samples if "consumer" in name)
+    by_group = frozenset({("group", group)})
+    assert samples["streamrec_consumer_events_total", by_group] == 5_000
+    batches = samples["streamrec_consumer_batch_events_count", by_group]
+    assert batches >= 1 and samples["streamrec_consumer_batch_events_sum", by_group] == 5_000
+    assert samples["streamrec_consumer_write_seconds_count", by_group] == batches
+    assert samples["streamrec_consumer_failures_total", by_group] == 0
+    build = frozenset({("role", "process"), ("version", "0.1.0")})
+    assert samples["streamrec_build_info", build] == 1
+    assert not _scrapes(metrics)  # the endpoint stopped with the worker
 
 
 @pytest.mark.slow
@@ -273,3 +330,10 @@ def test_the_api_answers_from_popularity_while_redis_is_down(
                 break
             time.sleep(0.2)
         assert again == {**healthy, "recommendation_id": again["recommendation_id"]}
+        samples = scrape(api)
+    served = "streamrec_lists_served_total"
+    degraded = frozenset({("list", "recommendations"), ("fallback", "true")})
+    assert samples[served, degraded] >= 1
+    assert samples[served, frozenset({("list", "popular"), ("fallback", "true")})] == 1
+    ranking = "streamrec_cache_requests_total"
+    assert samples[ranking, frozenset({("cache", "rankings"), ("result", "miss")})] >= 1

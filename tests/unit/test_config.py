@@ -18,6 +18,8 @@ def test_example_file_parses_and_sets_values() -> None:
     assert settings.weights.purchase == 8.0
     assert settings.archive.buffer_events == 200_000
     assert settings.archive.backoff_max_s == 30.0
+    assert settings.drift.block_events == 10_000 and settings.drift.window_blocks == 10
+    assert settings.metrics.port is None and settings.metrics.host == "127.0.0.1"
 
 
 def test_env_beats_file(monkeypatch: pytest.MonkeyPatch) -> None:

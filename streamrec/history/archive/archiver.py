@@ -27,7 +27,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ from streamrec.events import EventBatch
 from streamrec.history.archive.buffer import Chunk, ReadBuffer
 from streamrec.history.base import History
 from streamrec.log.base import Positions
+from streamrec.processing.runner import LAG_REFRESH_S, BatchObserver, notify
 
 if TYPE_CHECKING:  # the Kafka extra is imported by whoever builds the log
     from streamrec.log.kafka import KafkaEventLog, KafkaLogConsumer
@@ -133,8 +134,11 @@ class HistoryArchiver:
         connect: Callable[[], History],
         settings: ArchiveSettings,
         group: str = ARCHIVE_GROUP,
+        observers: Sequence[BatchObserver] = (),
     ) -> None:
         self.settings = settings
+        #: Told of every stored chunk (with its write time) and every failed write.
+        self.observers = list(observers)
         self.archived_events = 0
         self.failed_writes = 0
         self.rejected_events = 0
@@ -146,6 +150,8 @@ class HistoryArchiver:
         self._read: Positions = {}  # positions after the last poll buffered
         self._written: Positions = {}  # positions up to which everything is stored
         self._committed: Positions = {}
+        self._lag: dict[int, int] = {}  # read by metrics scrapes from another thread
+        self._lag_read_at = 0.0
         self.consumer: KafkaLogConsumer = log.consumer(group, on_revoke=self._revoked)
 
     def _revoked(self, partitions: list[int]) -> None:
@@ -175,6 +181,7 @@ class HistoryArchiver:
         stored = self._store_due()
         self._commit_stored()
         self._poll()
+        self._refresh_lag()
         if not self._backoff.failures:
             self.last_error = None
         return stored
@@ -184,16 +191,22 @@ class HistoryArchiver:
         while (chunk := self._buffer.front(self.settings.batch_size)) is not None:
             if len(chunk.events) and not self._backoff.due():
                 break
+            started = time.perf_counter()
             try:
                 kept = self._store(chunk)
             except Exception as exc:  # the chunk stays buffered for the next attempt
                 self._write_failed(exc)
+                notify(self.observers, lambda observer: observer.failed())
                 break
+            self._observe_stored(chunk.events, time.perf_counter() - started)
             self._buffer.release(chunk)
             self._written.update(chunk.positions)
             self.archived_events += kept
             stored += kept
         return stored
+
+    def _observe_stored(self, events: EventBatch, seconds: float) -> None:
+        notify(self.observers, lambda observer: observer.applied(events, seconds))
 
     def _store(self, chunk: Chunk) -> int:
         if not len(chunk.events):
@@ -298,6 +311,27 @@ class HistoryArchiver:
         buffered = self._buffer.per_partition()
         unread = self.consumer.lag()
         return ArchiveLag({p: n + buffered.get(p, 0) for p, n in unread.items()})
+
+    def lag_by_partition(self) -> dict[int, int]:
+        """Per assigned partition, the events not stored yet (unread + buffered), as of
+        the archiver's last step at most ``LAG_REFRESH_S`` ago.
+
+        Safe to call from any thread (a metrics scrape): the Kafka client is only
+        called from the archiver's own thread.
+        """
+        return self._lag
+
+    def _refresh_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._lag_read_at < LAG_REFRESH_S:
+            return
+        self._lag_read_at = now
+        try:
+            unread = self.consumer.fetched_lag()
+        except StreamrecError:  # the log is down: keep the last reading
+            return
+        buffered = self._buffer.per_partition()
+        self._lag = {p: n + buffered.get(p, 0) for p, n in unread.items()}
 
     def _total_lag(self) -> int:
         try:

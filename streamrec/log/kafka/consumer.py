@@ -291,6 +291,27 @@ class KafkaLogConsumer:
             for p, (low, high) in self._connection.watermarks().items()
         }
 
+    def fetched_lag(self) -> dict[int, int]:
+        """Events not yet read, per assigned partition, as of the last fetch.
+
+        Read from the high watermarks the consumer's own fetches brought back, so it
+        asks the broker nothing (cheap enough for every metrics scrape); partitions
+        not fetched yet are absent.
+        """
+        found: dict[int, int] = {}
+        with kafka_errors("fetched lag"):
+            for tp in self._consumer.assignment():
+                _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                if high < 0:
+                    continue
+                read = self._next.get(tp.partition)
+                if read is None:
+                    (at,) = self._consumer.position([tp])
+                    read = at.offset
+                if read >= 0:
+                    found[tp.partition] = max(0, high - read)
+        return found
+
     def close(self) -> None:
         """Leave the group (revoking partitions) and flush pending dead letters.
 

@@ -60,8 +60,9 @@ async def post_events(
     A batch is validated whole: one bad event rejects it with 422, every problem
     listed, and nothing of it is stored.
     """
-    events = decode_events(await request.body(), settings.serving.max_events_per_request)
+    with metrics.events.decoding():
+        events = decode_events(await request.body(), settings.serving.max_events_per_request)
     batch = EventBatch.from_events(events)
-    await run_in_threadpool(engine.ingest, batch, wait)
-    metrics.events.inc(len(events))
+    with metrics.events.appending(batch):
+        await run_in_threadpool(engine.ingest, batch, wait)
     return Accepted(accepted=len(events), applied=wait)

@@ -10,6 +10,7 @@ from streamrec.serving.dependencies import (
     IdPath,
     IdQuery,
     K,
+    MetricsDep,
     SettingsDep,
     list_size,
 )
@@ -29,6 +30,7 @@ async def recommendations(
     user_id: IdPath,
     engine: EngineDep,
     settings: SettingsDep,
+    metrics: MetricsDep,
     k: K = None,
     exclude_seen: bool = True,
     category: IdQuery = None,
@@ -46,28 +48,39 @@ async def recommendations(
         category=category,
         context_item=context_item,
     )
-    return list_response(rec)
+    return list_response(metrics.lists.served("recommendations", rec))
 
 
 @router.get("/v1/items/popular", tags=["items"], response_model=RecommendationOut)
 async def popular(
-    engine: EngineDep, settings: SettingsDep, k: K = None, category: IdQuery = None
+    engine: EngineDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    k: K = None,
+    category: IdQuery = None,
 ) -> Response:
     """Most popular available items (decayed), optionally of one category."""
-    return list_response(engine.ranked(Ranking.POPULAR, list_size(k, settings), category))
+    rec = engine.ranked(Ranking.POPULAR, list_size(k, settings), category)
+    return list_response(metrics.lists.served("popular", rec))
 
 
 @router.get("/v1/items/trending", tags=["items"], response_model=RecommendationOut)
 async def trending(
-    engine: EngineDep, settings: SettingsDep, k: K = None, category: IdQuery = None
+    engine: EngineDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    k: K = None,
+    category: IdQuery = None,
 ) -> Response:
     """Items whose recent activity rises fastest against their longer-term rate."""
-    return list_response(engine.ranked(Ranking.TRENDING, list_size(k, settings), category))
+    rec = engine.ranked(Ranking.TRENDING, list_size(k, settings), category)
+    return list_response(metrics.lists.served("trending", rec))
 
 
 @router.get("/v1/items/{item_id}/similar", tags=["items"], response_model=RecommendationOut)
 async def similar(
-    item_id: IdPath, engine: EngineDep, settings: SettingsDep, k: K = None
+    item_id: IdPath, engine: EngineDep, settings: SettingsDep, metrics: MetricsDep, k: K = None
 ) -> Response:
     """Items most related to this one."""
-    return list_response(engine.similar(item_id, list_size(k, settings)))
+    rec = engine.similar(item_id, list_size(k, settings))
+    return list_response(metrics.lists.served("similar", rec))

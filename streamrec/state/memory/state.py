@@ -23,6 +23,7 @@ from streamrec.processing.items import ItemTable
 from streamrec.processing.order import best_first
 from streamrec.processing.profiles import ProfileTable
 from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
+from streamrec.state.cache_counts import CacheCounts
 from streamrec.state.views import item_stats_of, profile_of
 
 
@@ -47,6 +48,8 @@ class MemoryState:
         self._rankings: dict[
             tuple[Ranking, int, str | None], tuple[int, np.ndarray, np.ndarray]
         ] = {}
+        self.neighbor_cache = CacheCounts()
+        self.ranking_cache = CacheCounts()
         self.lock = threading.RLock()
 
     # -- writes ---------------------------------------------------------------
@@ -166,7 +169,9 @@ class MemoryState:
         version = int(self.item_table.neighbors_version[item])
         cached = self._neighbor_cache.get((item, k))
         if cached is not None and cached[0] == version:
+            self.neighbor_cache.hits += 1
             return cached[1]
+        self.neighbor_cache.misses += 1
         ids, scores = self._neighbor_row(item, k)
         found = ScoredItems(self.items.names(ids), scores)
         if len(self._neighbor_cache) > 200_000:
@@ -201,7 +206,9 @@ class MemoryState:
         with self.lock:
             cached = self._rankings.get((ranking, k, category))
             if cached is not None and cached[0] == self._version:
+                self.ranking_cache.hits += 1
                 return cached[1], cached[2]
+            self.ranking_cache.misses += 1
             n = self.items.capacity
             table = self.item_table
             scores = self.ranking_scores(ranking)

@@ -27,6 +27,7 @@ import numpy as np
 from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
 from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
+from streamrec.state.cache_counts import CacheCounts
 from streamrec.state.redis.state import RedisState
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class FallbackState:
         self._rankings: dict[tuple[Ranking, str | None], tuple[float, ScoredItems]] = {}
         self._down_until = 0.0
         self._lock = threading.Lock()
+        self.ranking_cache = CacheCounts()
 
     @property
     def degraded(self) -> bool:
@@ -138,7 +140,9 @@ class FallbackState:
         if cached is not None and time.monotonic() - cached[0] <= self.refresh_s:
             found = cached[1]
             if k <= len(found) or len(found) < self.size:  # long enough, or complete
+                self.ranking_cache.hits += 1
                 return _head(found, k)
+        self.ranking_cache.misses += 1
         found = self.state.top_items(ranking, max(k, self.size), category)
         self._rankings[key] = (time.monotonic(), found)
         return _head(found, k)
