@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from streamrec.history.archive import HistoryArchiver
 from streamrec.history.postgres import PostgresHistory
 from streamrec.log.kafka import KafkaEventLog
 from streamrec.scaleout.cluster import LocalCluster, start_archiver
+from streamrec.testing.process import free_port, running
 from tests.integration.archiving import (
     append,
     migrated,
@@ -36,6 +38,7 @@ from tests.integration.archiving import (
 )
 from tests.integration.helpers import records_by_position, sequence_batch
 from tests.integration.test_kafka_log import read_topic
+from tests.integration.test_scaleout import _scrapes, scrape
 
 pytestmark = pytest.mark.integration
 
@@ -232,3 +235,42 @@ def test_wrong_urls_exit_2_naming_what_is_needed(
     assert "valid topic" in capsys.readouterr().err
     assert main(["archive", "--log", f"{kafka_url}/t", "--history", postgres_database]) == 2
     assert "streamrec migrate" in capsys.readouterr().err  # not migrated yet
+
+
+def test_the_archiver_serves_its_lag_batches_and_write_latency(
+    log: KafkaEventLog, history_url: str, tmp_path: Path
+) -> None:
+    url = log.connection.target
+    log_url = f"kafka://{url.bootstrap}/{url.topic}"
+    port = free_port()
+    metrics = f"http://127.0.0.1:{port}"
+    group = "archive-metrics"
+    argv = [sys.executable, "-m", "streamrec", "archive", "--log", log_url]
+    argv += ["--history", history_url, "--group", group, "--metrics-port", str(port)]
+    with running(
+        "streamrec archive",
+        argv,
+        log_path=tmp_path / "archive.log",
+        ready=lambda: _scrapes(metrics),
+        timeout_s=120,
+    ):
+        append(log, 3_000)
+        wait_until(lambda: stored_count(history_url) == 3_000, 60, "3,000 stored events")
+        deadline = time.monotonic() + 30
+        while True:  # the lag gauge is refreshed by the archiver's own steps
+            samples = scrape(metrics)
+            lag = {
+                dict(labels)["partition"]: value
+                for (name, labels), value in samples.items()
+                if name == "streamrec_consumer_lag_events"
+            }
+            if len(lag) == PARTITIONS and not any(lag.values()):
+                break
+            assert time.monotonic() < deadline, lag
+            time.sleep(0.5)
+    by_group = frozenset({("group", group)})
+    assert samples["streamrec_consumer_events_total", by_group] == 3_000
+    batches = samples["streamrec_consumer_write_seconds_count", by_group]
+    assert batches >= 1 and samples["streamrec_consumer_batch_events_sum", by_group] == 3_000
+    assert samples["streamrec_consumer_failures_total", by_group] == 0
+    assert samples["streamrec_build_info", frozenset({("role", "archive"), ("version", "0.1.0")})]
