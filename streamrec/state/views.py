@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from streamrec.events import EVENT_TYPES, TYPE_CODE, EventType
-from streamrec.processing.profiles import decode_entry
-from streamrec.state.base import Interaction, ItemStats, Session, UserProfile
+from streamrec.processing.profiles import TYPE_BITS, ProfileTable, decode_entry
+from streamrec.state.base import Interaction, ItemStats, Session, UserArrays, UserProfile
 
 if TYPE_CHECKING:
     from streamrec.state.memory import MemoryState
@@ -70,6 +71,30 @@ def profile_of(state: MemoryState, user_id: str, row: int) -> UserProfile | None
         session=session,
         events=int(p.events[row]),
         last_ms=int(p.last_seconds[row]) * 1000,
+    )
+
+
+def user_arrays_of(
+    p: ProfileTable, row: int, category_name: Callable[[int], str | None]
+) -> UserArrays | None:
+    """The :class:`UserArrays` of one profile row (item ids as the table holds them)."""
+    if p.events[row] == 0:
+        return None
+    ring_len, ring_pos = int(p.ring_len[row]), int(p.ring_pos[row])
+    entries = _ring(p.ring_type[row], ring_pos, ring_len).astype(np.int64)
+    value_codes = (entries & 0xFF) >> TYPE_BITS
+    values = np.where(value_codes > 0, (value_codes - 1) / 2, np.nan)
+    session_category = int(p.session_category[row])
+    return UserArrays(
+        recent_items=_ring(p.ring_item[row], ring_pos, ring_len).astype(np.int64),
+        recent_types=(entries & ((1 << TYPE_BITS) - 1)).astype(np.int8),
+        recent_values=values,
+        seen=_ring(p.seen[row], int(p.seen_pos[row]), int(p.seen_len[row])).astype(np.int64),
+        negative=_ring(p.negative[row], int(p.negative_pos[row]), int(p.negative_len[row])).astype(
+            np.int64
+        ),
+        cart=p.cart[row, : p.cart_len[row]].astype(np.int64),
+        session_category=category_name(session_category) if session_category >= 0 else None,
     )
 
 
