@@ -17,6 +17,7 @@ import numpy as np
 
 from streamrec.events import EVENT_TYPES, EventType
 from streamrec.processing.weights import UNPAIRED_TYPES
+from streamrec.recommend.kernels import merge_entries, seed_positions
 from streamrec.recommend.types import SourceRows
 from streamrec.state.base import UserArrays
 
@@ -78,15 +79,13 @@ class Seeds:
             weights.append(1.0)
             prefixes.append("because you are looking at ")
         if user is not None and limit > len(ids):
-            items, types = user.recent_items, user.recent_types.astype(np.intp)
-            eligible = np.flatnonzero(_SEED_TYPE[types] & ~np.isin(items, user.negative))
-            if context is not None:
-                eligible = eligible[items[eligible] != context[0]]
-            _, first = np.unique(items[eligible], return_index=True)
-            ranks = eligible[np.sort(first)][: limit - len(ids)].tolist()
-            ids.extend(items[ranks].tolist())
+            items, types = user.recent_items, user.recent_types
+            skip = -1 if context is None else context[0]
+            found = seed_positions(items, types, user.negative, skip, limit - len(ids), _SEED_TYPE)
+            ranks = found.tolist()
+            ids.extend(items[found].tolist())
             weights.extend(0.5 ** (rank / half_life) for rank in ranks)
-            prefixes.extend(_BECAUSE[code] for code in types[ranks].tolist())
+            prefixes.extend(_BECAUSE[code] for code in types[found].tolist())
         names: list[str | None] = [None] * len(ids)
         if context is not None:
             names[0] = context[1]
@@ -95,33 +94,34 @@ class Seeds:
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One source's contribution as gathered: its rows, the seed of each row
-    (``None``: unseeded) and the blend weight of the source."""
+    """One source's contribution as gathered: entries of (item, value) that are summed
+    per item, with the seed behind each entry (``None``: unseeded), the blend weight
+    of the source and its reason text."""
 
     name: str
-    rows: SourceRows
     weight: float
+    ids: np.ndarray
+    values: np.ndarray
+    reason: str = ""
     seeds: np.ndarray | None = None
+
+    @staticmethod
+    def of(name: str, weight: float, rows: SourceRows) -> Column:
+        """A source's rows as a column."""
+        return Column(name, weight, rows.ids, rows.scores, rows.reason)
 
 
 def cooccurrence_column(
     name: str, weight: float, seeds: Seeds, rows: Sequence[tuple[np.ndarray, np.ndarray]]
 ) -> Column:
-    """Neighbours of every seed, each scored by the sum over seeds of
-    ``seed weight * neighbour score``, with the seed of its largest term (the first
-    seed on ties)."""
+    """Neighbours of every seed: an item's score is the sum over seeds of
+    ``seed weight * neighbour score``, and its seed that of the largest term."""
     sizes = [len(ids) for ids, _ in rows]
     if not sum(sizes):
-        return Column(name, SourceRows.empty(), weight, np.empty(0, np.int64))
-    ids = np.concatenate([ids for ids, _ in rows])
+        return Column(name, weight, np.empty(0, np.int64), np.empty(0), seeds=np.empty(0, np.int64))
     seed = np.repeat(np.arange(len(rows)), sizes)
     shares = seeds.weights[seed] * np.concatenate([scores for _, scores in rows])
-    unique, inverse = np.unique(ids, return_inverse=True)
-    total = np.bincount(inverse, weights=shares, minlength=len(unique))  # in seed order
-    order = np.lexsort((np.arange(len(ids)), -shares, inverse))
-    grouped = inverse[order]
-    heads = order[np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])]
-    return Column(name, SourceRows(unique, total, ""), weight, seed[heads])
+    return Column(name, weight, np.concatenate([ids for ids, _ in rows]), shares, seeds=seed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +131,7 @@ class CandidateSet:
     Attributes
     ----------
     ids
-        State item ids, distinct (``int64``, ``n``).
+        State item ids, distinct and ascending (``int64``, ``n``).
     raw
         ``(n, m)``: column ``j`` holds source ``j``'s raw score (``> 0``) of the
         candidates it proposed, 0 elsewhere.
@@ -140,7 +140,8 @@ class CandidateSet:
     sources, weights, reasons
         Per column: the source's name, blend weight and reason text.
     seeds
-        ``(n, m)``: the seed index behind a seeded source's score, ``-1`` elsewhere.
+        ``(n, m)``: for a seeded source, the seed of the largest term of the score
+        (the earliest seed on ties); ``-1`` elsewhere.
     """
 
     ids: np.ndarray
@@ -161,32 +162,32 @@ class CandidateSet:
     @staticmethod
     def gather(columns: Sequence[Column]) -> CandidateSet:
         """Merge the columns: a candidate is any item some column scores above 0."""
-        present = [c.rows.scores > 0 for c in columns]
-        counts = [int(p.sum()) for p in present]
-        ids = np.concatenate(
-            [c.rows.ids[p] for c, p in zip(columns, present, strict=True)]
-            or [np.empty(0, np.int64)]
-        )
-        unique, inverse = np.unique(ids, return_inverse=True)
-        where = np.repeat(np.arange(len(columns)), counts)
-        raw = np.zeros((len(unique), len(columns)))
-        seeds = np.full(raw.shape, -1, np.int64)
         if columns:
-            raw[inverse, where] = np.concatenate(
-                [c.rows.scores[p] for c, p in zip(columns, present, strict=True)]
+            ids, raw, seeds, top = merge_entries(
+                np.concatenate([c.ids for c in columns]).astype(np.int64, copy=False),
+                np.concatenate([c.values for c in columns]).astype(np.float64, copy=False),
+                np.repeat(np.arange(len(columns)), [len(c.ids) for c in columns]),
+                np.concatenate(
+                    [
+                        np.full(len(c.ids), -1, np.int64) if c.seeds is None else c.seeds
+                        for c in columns
+                    ]
+                ),
+                len(columns),
             )
-            seeds[inverse, where] = np.concatenate(
-                [
-                    np.full(n, -1, np.int64) if c.seeds is None else c.seeds[p]
-                    for c, p, n in zip(columns, present, counts, strict=True)
-                ]
+        else:
+            ids, raw, seeds, top = (
+                np.empty(0, np.int64),
+                np.zeros((0, 0)),
+                np.zeros((0, 0), np.int64),
+                np.zeros(0),
             )
         return CandidateSet(
-            ids=unique.astype(np.int64),
+            ids=ids,
             raw=raw,
-            top=np.array([c.rows.scores.max() if len(c.rows) else 0.0 for c in columns]),
+            top=top,
             sources=tuple(c.name for c in columns),
             weights=np.array([c.weight for c in columns], dtype=np.float64),
-            reasons=tuple(c.rows.reason for c in columns),
+            reasons=tuple(c.reason for c in columns),
             seeds=seeds,
         )

@@ -24,43 +24,43 @@ def render(
         return []
     candidates = scored.candidates
     columns = np.argmax(scored.parts[rows, : len(candidates.sources)], axis=1)
-    seed_of = candidates.seeds[rows, columns]
-    texts = _seed_reasons(seeds, np.unique(seed_of[seed_of >= 0]), names, catalog)
-    items = []
-    for item, total, parts, present, column, seed in zip(
-        names.item_names(candidates.ids[rows]),
-        scored.total[rows].tolist(),
-        scored.parts[rows].tolist(),
-        scored.present[rows].tolist(),
-        columns.tolist(),
-        seed_of.tolist(),
-        strict=True,
-    ):
-        items.append(
-            RecommendedItem(
-                item_id=item,
-                score=round(total, 6),
-                reasons=[texts[seed] if seed >= 0 else candidates.reasons[column]],
-                sources={
-                    name: round(share, 6)
-                    for name, share, used in zip(scored.part_names, parts, present, strict=True)
-                    if used
-                },
-            )
+    seed_of = candidates.seeds[rows, columns].tolist()
+    texts = _seed_reasons(seeds, sorted({s for s in seed_of if s >= 0}), names, catalog)
+    part_names = scored.part_names
+    return [
+        RecommendedItem(
+            item_id=item,
+            score=round(total, 6),
+            reasons=[texts[seed] if seed >= 0 else candidates.reasons[column]],
+            sources={
+                part_names[j]: round(share, 6)
+                for j, (share, used) in enumerate(zip(parts, present, strict=True))
+                if used
+            },
         )
-    return items
+        for item, total, parts, present, column, seed in zip(
+            names.item_names(candidates.ids[rows]),
+            scored.total[rows].tolist(),
+            scored.parts[rows].tolist(),
+            scored.present[rows].tolist(),
+            columns.tolist(),
+            seed_of,
+            strict=True,
+        )
+    ]
 
 
 def _seed_reasons(
-    seeds: Seeds, used: np.ndarray, names: ItemNames, catalog: Catalog
+    seeds: Seeds, used: list[int], names: ItemNames, catalog: Catalog
 ) -> dict[int, str]:
     """The reason text of each seed in ``used``: its prefix and its title."""
-    wanted = used.tolist()
-    unnamed = [s for s in wanted if seeds.names[s] is None]
+    if not used:
+        return {}
+    unnamed = [s for s in used if seeds.names[s] is None]
     looked_up = dict(zip(unnamed, names.item_names(seeds.ids[unnamed]), strict=True))
-    seed_names = [seeds.names[s] or looked_up[s] for s in wanted]
+    seed_names = [seeds.names[s] or looked_up[s] for s in used]
     entries = catalog.get(seed_names)
     return {
         seed: seeds.prefixes[seed] + (entry.title if entry is not None and entry.title else name)
-        for seed, name, entry in zip(wanted, seed_names, entries, strict=True)
+        for seed, name, entry in zip(used, seed_names, entries, strict=True)
     }

@@ -26,7 +26,6 @@ state has never seen (no event, no catalog entry) is not a candidate.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Callable, Collection, Sequence
 
@@ -134,13 +133,17 @@ class Recommender:
         for source in self._sources():
             weight = self._weight(source.name, source.kind)
             if weight > 0:
-                columns.append(Column(source.name, source.candidates(user, pool, self.ids), weight))
+                columns.append(
+                    Column.of(source.name, weight, source.candidates(user, pool, self.ids))
+                )
         weight = self._weight("popularity", "popularity")
         if weight > 0:
             popular_pool = min(pool, 5 * request.k + (len(user.seen) if user is not None else 0))
             ids, scores = state.top_rows(Ranking.POPULAR, popular_pool, request.category)
             where = f" in {request.category}" if request.category else ""
-            columns.append(Column("popularity", SourceRows(ids, scores, f"popular{where}"), weight))
+            columns.append(
+                Column.of("popularity", weight, SourceRows(ids, scores, f"popular{where}"))
+            )
         candidates = CandidateSet.gather(columns)
         scored = self.score(features(candidates, user, state))
         return self._finish(request, scored, Banned.of(request, user, state), seeds)
@@ -163,7 +166,9 @@ class Recommender:
         for source in self._sources():
             weight = self._weight(source.name, source.kind)
             if weight > 0:
-                columns.append(Column(source.name, source.similar(item_id, pool, self.ids), weight))
+                columns.append(
+                    Column.of(source.name, weight, source.similar(item_id, pool, self.ids))
+                )
         scored = self.score(Features(CandidateSet.gather(columns), None))
         return self._finish(request, scored, Banned.of(request, None, self.state), seeds)
 
@@ -181,10 +186,10 @@ class Recommender:
         self, request: Request, scored: Scored, banned: Banned, seeds: Seeds
     ) -> Recommendation:
         """Post-processing and reasons."""
-        shortlist = Shortlist(request, scored, banned, self.state, np.arange(len(scored.total)))
+        rows = np.arange(len(scored.total))
         for stage in self.stages:
-            shortlist = dataclasses.replace(shortlist, rows=stage(shortlist))
-        items = render(scored, shortlist.rows[: request.k], seeds, self.state, self.catalog)
+            rows = stage(Shortlist(request, scored, banned, self.state, rows))
+        items = render(scored, rows[: request.k], seeds, self.state, self.catalog)
         return Recommendation(
             user_id=request.user_id,
             items=items,

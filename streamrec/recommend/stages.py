@@ -24,6 +24,7 @@ import numpy as np
 
 from streamrec.processing.order import best_first
 from streamrec.recommend.candidates import CandidateSet
+from streamrec.recommend.kernels import blend
 from streamrec.recommend.request import Request
 from streamrec.state.base import DenseReads, UserArrays
 
@@ -93,29 +94,20 @@ class LinearBlend:
         candidates = features.candidates
         top = candidates.top
         scale = np.divide(candidates.weights, top, out=np.zeros_like(top), where=top > 0)
-        shares = candidates.raw * scale
-        total = np.zeros(len(candidates))
-        for column in range(shares.shape[1]):
-            total += shares[:, column]
-        session = np.zeros(len(candidates))
-        matched = np.zeros(len(candidates), np.bool_)
-        if features.session_match is not None:
-            matched = features.session_match
-            total[matched] += self.session_boost
-            session[matched] = self.session_boost
-        return Scored(
-            candidates=candidates,
-            total=total,
-            parts=np.column_stack([shares, session]),
-            present=np.column_stack([shares > 0, matched]),
-            part_names=(*candidates.sources, "session"),
+        matched = features.session_match
+        total, parts, present = blend(
+            candidates.raw,
+            scale,
+            np.zeros(len(candidates), np.bool_) if matched is None else matched,
+            self.session_boost,
         )
+        return Scored(candidates, total, parts, present, (*candidates.sources, "session"))
 
 
 @dataclass(frozen=True, slots=True)
 class Banned:
-    """Items a request must never return: their state ids, and how many distinct
-    names they are (with the excluded names the state does not know)."""
+    """Items a request must never return: their state ids (ascending), and how many
+    distinct names they are (with the excluded names the state does not know)."""
 
     ids: np.ndarray
     count: int
@@ -178,7 +170,12 @@ class ExcludeBanned:
 
     def __call__(self, shortlist: Shortlist) -> np.ndarray:
         """Rows whose item is not banned."""
-        return shortlist.rows[~np.isin(shortlist.ids(), shortlist.banned.ids)]
+        banned = shortlist.banned.ids  # ascending
+        if not len(banned):
+            return shortlist.rows
+        ids = shortlist.ids()
+        at = np.minimum(np.searchsorted(banned, ids), len(banned) - 1)
+        return shortlist.rows[banned[at] != ids]
 
 
 class RankCut:

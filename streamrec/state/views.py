@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from streamrec.events import EVENT_TYPES, TYPE_CODE, EventType
@@ -74,26 +75,79 @@ def profile_of(state: MemoryState, user_id: str, row: int) -> UserProfile | None
     )
 
 
+@numba.njit(cache=True)
+def _newest_first(values, pos, length):  # type: ignore[no-untyped-def]
+    """A ring's ``length`` entries newest first, as ``int64``."""
+    found = np.empty(length, np.int64)
+    for i in range(length):
+        found[i] = values[(pos - 1 - i) % values.shape[0]]
+    return found
+
+
+@numba.njit(cache=True)
+def _user_rows(
+    ring_item,
+    ring_type,
+    ring_pos,
+    ring_len,
+    seen,
+    seen_pos,
+    seen_len,
+    neg,
+    neg_pos,
+    neg_len,
+    cart,
+    cart_len,
+    row,
+):  # type: ignore[no-untyped-def]
+    """Recent items, type codes and values, seen, negative and cart items of one row."""
+    length = np.int64(ring_len[row])
+    entries = _newest_first(ring_type[row], np.int64(ring_pos[row]), length)
+    types = np.empty(length, np.int8)
+    values = np.empty(length)
+    for i in range(length):
+        types[i] = entries[i] & ((1 << TYPE_BITS) - 1)
+        code = (entries[i] & 0xFF) >> TYPE_BITS
+        values[i] = (code - 1) / 2 if code > 0 else np.nan
+    return (
+        _newest_first(ring_item[row], np.int64(ring_pos[row]), length),
+        types,
+        values,
+        _newest_first(seen[row], np.int64(seen_pos[row]), np.int64(seen_len[row])),
+        _newest_first(neg[row], np.int64(neg_pos[row]), np.int64(neg_len[row])),
+        cart[row, : cart_len[row]].astype(np.int64),
+    )
+
+
 def user_arrays_of(
     p: ProfileTable, row: int, category_name: Callable[[int], str | None]
 ) -> UserArrays | None:
     """The :class:`UserArrays` of one profile row (item ids as the table holds them)."""
     if p.events[row] == 0:
         return None
-    ring_len, ring_pos = int(p.ring_len[row]), int(p.ring_pos[row])
-    entries = _ring(p.ring_type[row], ring_pos, ring_len).astype(np.int64)
-    value_codes = (entries & 0xFF) >> TYPE_BITS
-    values = np.where(value_codes > 0, (value_codes - 1) / 2, np.nan)
+    items, types, values, seen, negative, cart = _user_rows(
+        p.ring_item,
+        p.ring_type,
+        p.ring_pos,
+        p.ring_len,
+        p.seen,
+        p.seen_pos,
+        p.seen_len,
+        p.negative,
+        p.negative_pos,
+        p.negative_len,
+        p.cart,
+        p.cart_len,
+        row,
+    )
     session_category = int(p.session_category[row])
     return UserArrays(
-        recent_items=_ring(p.ring_item[row], ring_pos, ring_len).astype(np.int64),
-        recent_types=(entries & ((1 << TYPE_BITS) - 1)).astype(np.int8),
+        recent_items=items,
+        recent_types=types,
         recent_values=values,
-        seen=_ring(p.seen[row], int(p.seen_pos[row]), int(p.seen_len[row])).astype(np.int64),
-        negative=_ring(p.negative[row], int(p.negative_pos[row]), int(p.negative_len[row])).astype(
-            np.int64
-        ),
-        cart=p.cart[row, : p.cart_len[row]].astype(np.int64),
+        seen=seen,
+        negative=negative,
+        cart=cart,
         session_category=category_name(session_category) if session_category >= 0 else None,
     )
 

@@ -23,7 +23,7 @@ from streamrec.events import EVENT_TYPES, EventBatch, EventType
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.settings import ModelSettings
 from streamrec.models.trainer import train_models
-from streamrec.recommend.candidates import Seeds, cooccurrence_column
+from streamrec.recommend.candidates import CandidateSet, Seeds, cooccurrence_column
 from streamrec.recommend.model_sources import FixedModels, model_sources
 from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.stages import Shortlist
@@ -284,7 +284,7 @@ def test_cooccurrence_sums_over_seeds_and_credits_the_first_of_tied_seeds() -> N
         (np.array([2, 1]), np.array([0.5, 0.5])),
         (np.array([3]), np.array([2.0])),
     ]
-    column = cooccurrence_column("cooccurrence", 1.0, seeds, rows)
-    assert column.rows.ids.tolist() == [1, 2, 3]
-    assert column.rows.scores.tolist() == [1.0, 0.75, 1.0]
-    assert column.seeds is not None and column.seeds.tolist() == [0, 1, 2]
+    found = CandidateSet.gather([cooccurrence_column("cooccurrence", 1.0, seeds, rows)])
+    assert found.ids.tolist() == [1, 2, 3]
+    assert found.raw[:, 0].tolist() == [1.0, 0.75, 1.0]
+    assert found.seeds[:, 0].tolist() == [0, 1, 2]
