@@ -5,8 +5,9 @@ Implements :class:`~streamrec.state.base.OnlineState`,
 Updates run the shared pure fold of :mod:`streamrec.processing`; reads take a short
 lock so they never observe a half-applied batch.
 
-A neighbour row is cut once per (item, k) and row version: the cut (availability,
-normalization, order) is cached until the fold or a catalog write bumps the row.
+A neighbour row is cut once per row version: the cut (availability, normalization,
+order) is cached until the fold or a catalog write bumps the row, and every top-k of
+the row is a prefix of it.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class MemoryState:
         self.clock_ms = 0
         self._positions: dict[int, int] = {}
         self._version = 0  # bumped by every write; keys the ranking cache
-        self._neighbor_cache: dict[tuple[int, int], tuple[int, np.ndarray, np.ndarray]] = {}
+        # per item: row version, the row's ids and scores cut in order, whether complete
+        self._neighbor_cache: dict[int, tuple[int, np.ndarray, np.ndarray, bool]] = {}
         self._rankings: dict[
             tuple[Ranking, int, str | None], tuple[int, np.ndarray, np.ndarray]
         ] = {}
@@ -219,20 +221,26 @@ class MemoryState:
         return ids[order], scores[order]
 
     def _neighbors(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """A row's top ``k``, cached until the row or the item's catalog entry changes."""
+        """A row's top ``k``, cached until the row or the item's catalog entry changes.
+
+        A row is cut once per version, at least as far as the recommender's pool
+        (``recommend.candidates_per_source``): the order is total, so every shorter
+        top-k is a prefix of the cut.
+        """
         if item < 0 or item >= self.items.capacity:
             return _EMPTY_ROW
         version = int(self.item_table.neighbors_version[item])
-        cached = self._neighbor_cache.get((item, k))
-        if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
-        ids, scores = self._neighbor_row(item, k)
-        ids = ids.astype(np.int64)
-        ids.flags.writeable = scores.flags.writeable = False  # shared by every caller
-        if len(self._neighbor_cache) > 200_000:
-            self._neighbor_cache.clear()
-        self._neighbor_cache[(item, k)] = (version, ids, scores)
-        return ids, scores
+        cached = self._neighbor_cache.get(item)
+        if cached is None or cached[0] != version or (len(cached[1]) < k and not cached[3]):
+            cut = max(k, self.settings.recommend.candidates_per_source)
+            ids, scores = self._neighbor_row(item, cut)
+            ids = ids.astype(np.int64)
+            ids.flags.writeable = scores.flags.writeable = False  # shared by every caller
+            if len(self._neighbor_cache) > 200_000:
+                self._neighbor_cache.clear()
+            cached = (version, ids, scores, len(ids) < cut)
+            self._neighbor_cache[item] = cached
+        return cached[1][:k], cached[2][:k]
 
     def ranking_scores(self, ranking: Ranking) -> np.ndarray:
         """Current score of every dense item under ``ranking`` (higher is better)."""
