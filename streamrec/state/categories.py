@@ -28,9 +28,14 @@ class ItemCategories:
         self.codes = np.full((0, 1), -1, np.int32)
 
     def set(self, ids: np.ndarray, categories: Sequence[Sequence[str]]) -> None:
-        """Replace the categories of items ``ids`` (one list per id)."""
-        if not len(ids):
+        """Replace the categories of items ``ids`` (one list per id; ``-1`` is skipped)."""
+        known = [
+            (i, c) for i, c in zip(np.asarray(ids).tolist(), categories, strict=True) if i >= 0
+        ]
+        if not known:
             return
+        ids = np.array([i for i, _ in known], np.int64)
+        categories = [c for _, c in known]
         held, width = self.codes.shape
         wide = max(width, *(len(c) for c in categories))
         rows = int(np.max(ids)) + 1
@@ -38,7 +43,7 @@ class ItemCategories:
             grown = np.full((max(rows, 2 * held) if rows > held else held, wide), -1, np.int32)
             grown[:held, :width] = self.codes
             self.codes = grown
-        for row, names in zip(np.asarray(ids).tolist(), categories, strict=True):
+        for row, names in zip(ids.tolist(), categories, strict=True):
             self.codes[row] = -1
             self.codes[row, : len(names)] = [self.names.intern(n) for n in names]
 
