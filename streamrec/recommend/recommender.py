@@ -14,9 +14,9 @@
 5. reasons (:mod:`streamrec.recommend.reasons`): names, titles and reason texts for
    the final ``k`` items only.
 
-A source whose weight is 0 is not asked. Every array stage is NumPy over at most a
-few hundred candidates; Python runs per seed, per source and per returned item, never
-per candidate. Lists are in the order of :mod:`streamrec.processing.order`, so
+A source whose weight is 0 is not asked. Every array stage is NumPy or a numba kernel
+(:mod:`streamrec.recommend.kernels`) over at most a few hundred candidates; Python
+runs per seed, per source, per stage and per returned item, never per candidate. Lists are in the order of :mod:`streamrec.processing.order`, so
 states holding the same events give the same lists.
 
 Model sources name their items in their bundle's id map; the recommender translates
