@@ -16,8 +16,9 @@
 
 A source whose weight is 0 is not asked. Every array stage is NumPy or a numba kernel
 (:mod:`streamrec.recommend.kernels`) over at most a few hundred candidates; Python
-runs per seed, per source, per stage and per returned item, never per candidate. Lists are in the order of :mod:`streamrec.processing.order`, so
-states holding the same events give the same lists.
+runs per seed, per source, per stage and per returned item, never per candidate.
+Lists are in the order of :mod:`streamrec.processing.order`, so states holding the
+same events give the same lists.
 
 Model sources name their items in their bundle's id map; the recommender translates
 those ids to the state's (:mod:`streamrec.recommend.bridge`). A model's item that the
