@@ -49,8 +49,9 @@ def best_first(
     k
         How many to return (fewer if there are fewer entries).
     names
-        The item ids of the given entry indices; it is called once, for the entries
-        that can make the cut (those not below the ``k``-th key), not for every entry.
+        The item ids of the given entry indices; it is called at most once, for the
+        entries that can make the cut (those not below the ``k``-th key) and share
+        their key with another one: distinct keys need no names.
     """
     if k <= 0 or len(scores) == 0:
         return np.empty(0, dtype=np.intp)
@@ -60,9 +61,15 @@ def best_first(
         contenders = np.flatnonzero(keys >= kth)
     else:
         contenders = np.arange(len(keys))
-    labels = names(contenders)
-    ranked = sorted(range(len(contenders)), key=lambda i: (-keys[contenders[i]], labels[i]))
-    return contenders[ranked[:k]]
+    ranked = contenders[np.argsort(-keys[contenders], kind="stable")]
+    ranked_keys = keys[ranked]
+    tied = ranked_keys[1:] == ranked_keys[:-1]
+    if tied.any():
+        shared = np.flatnonzero(np.r_[tied, False] | np.r_[False, tied])
+        labels = names(ranked[shared])
+        by_name = sorted(range(len(shared)), key=lambda i: (-ranked_keys[shared[i]], labels[i]))
+        ranked[shared] = ranked[shared[by_name]]
+    return ranked[:k]
 
 
 def settled(scores: np.ndarray, k: int, bound: float) -> bool:

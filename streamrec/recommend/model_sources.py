@@ -6,7 +6,8 @@ on a background thread and swapped in with one reference assignment, so a reques
 uses either the old bundle or the new one, never half of each, and is never
 blocked by a load. ALS folds the user's vector in from their *current* recent
 interactions at request time, so their latest events move its candidates without
-retraining.
+retraining. Sources answer in the state's dense item ids: the bundle's ids go
+through one array look-up each way.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from streamrec.config import EventWeights
-from streamrec.events import TYPE_CODE, EventType
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.store import ModelStore
-from streamrec.processing.weights import type_weight_table
-from streamrec.recommend.types import CandidateSource, SourceCandidates
-from streamrec.state.base import ScoredItems, UserProfile
+from streamrec.processing.weights import event_weights
+from streamrec.recommend.types import CandidateSource, SourceKind, SourceRows, StateIds
+from streamrec.state.base import UserArrays
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,8 @@ class BundleSource:
     """One kind of model of the current bundle as a source.
 
     ``content`` blends with the content weight; ``als``, ``ease`` and ``itemknn``
-    with the collaborative weight.
+    with the collaborative weight. The bundle's item ids are translated to and from
+    the state's with the :class:`~streamrec.recommend.types.StateIds` handed in.
     """
 
     def __init__(
@@ -97,46 +98,49 @@ class BundleSource:
     ) -> None:
         self.registry = registry
         self.name = kind
-        self.kind = "content" if kind == "content" else "collaborative"
-        self._type_weights = type_weight_table(weights)
-        self._per_star, self._neutral = weights.rating_per_star, weights.rating_neutral
+        self.kind: SourceKind = "content" if kind == "content" else "collaborative"
+        self._weights = weights
         self._reason = "similar to items you liked" if kind == "content" else "matches your taste"
 
-    def candidates(self, profile: UserProfile | None, seeds: list[str], n: int) -> SourceCandidates:
+    def candidates(self, user: UserArrays | None, n: int, ids: StateIds) -> SourceRows:
         """The model's top ``n`` for the user's recent interactions (folded in)."""
         bundle = self.registry.bundle
         model = getattr(bundle, self.name, None) if bundle is not None else None
-        if bundle is None or model is None or profile is None:
-            return _empty()
-        row = self._user_row(bundle, profile)
+        if bundle is None or model is None or user is None:
+            return SourceRows.empty()
+        row = self._user_row(bundle, user, ids)
         if row.nnz == 0:
-            return _empty()
-        ids, scores = model.recommend(row, n)
-        return _named(bundle, ids[0], scores[0], self._reason)
+            return SourceRows.empty()
+        found, scores = model.recommend(row, n)
+        return _rows(bundle, found[0], scores[0], self._reason, ids)
 
-    def similar(self, item_id: str, n: int) -> SourceCandidates:
+    def similar(self, item_id: str, n: int, ids: StateIds) -> SourceRows:
         """The model's nearest items to ``item_id``."""
         bundle = self.registry.bundle
         model = getattr(bundle, self.name, None) if bundle is not None else None
         item = bundle.items.get(item_id) if bundle is not None else None
         if bundle is None or model is None or item is None:
-            return _empty()
-        ids, scores = model.similar_items(np.array([item]), n)
-        return _named(bundle, ids[0], scores[0], f"similar to {item_id}")
+            return SourceRows.empty()
+        found, scores = model.similar_items(np.array([item]), n)
+        return _rows(bundle, found[0], scores[0], f"similar to {item_id}", ids)
 
-    def _user_row(self, bundle: ModelBundle, profile: UserProfile) -> sp.csr_matrix:
-        weights: dict[int, float] = {}
-        for interaction in profile.recent:
-            item = bundle.items.get(interaction.item_id)
-            weight = float(self._type_weights[TYPE_CODE[interaction.type]])
-            if interaction.type == EventType.RATING and interaction.value is not None:
-                weight += self._per_star * (interaction.value - self._neutral)
-            if item is not None and weight > 0:
-                weights[item] = weights.get(item, 0.0) + weight
-        columns = np.fromiter(weights, dtype=np.int32, count=len(weights))
-        values = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
+    def _user_row(self, bundle: ModelBundle, user: UserArrays, ids: StateIds) -> sp.csr_matrix:
+        """The user's recent interactions as one row of event weights over the bundle's
+        items: summed per item (in order of first appearance, newest first) over the
+        interactions of positive weight whose item the bundle knows."""
+        columns = ids.from_state(bundle.items, user.recent_items)
+        weights = event_weights(user.recent_types, user.recent_values, self._weights)
+        keep = (columns >= 0) & (weights > 0)
+        columns, weights = columns[keep], weights[keep]
+        unique, first, inverse = np.unique(columns, return_index=True, return_inverse=True)
+        summed = np.bincount(inverse, weights=weights, minlength=len(unique))
+        order = np.argsort(first)
+        values = summed[order].astype(np.float32)
         shape = (1, bundle.items.capacity)
-        return sp.csr_matrix((values, (np.zeros(len(columns), np.int32), columns)), shape=shape)
+        return sp.csr_matrix(
+            (values, (np.zeros(len(order), np.int32), unique[order].astype(np.int32))),
+            shape=shape,
+        )
 
 
 def model_sources(
@@ -148,17 +152,14 @@ def model_sources(
     return [BundleSource(registry, kind, weights) for kind in kinds]
 
 
-def _empty() -> SourceCandidates:
-    return SourceCandidates(ScoredItems([], np.empty(0)), [])
-
-
-def _named(
-    bundle: ModelBundle, ids: np.ndarray, scores: np.ndarray, reason: str
-) -> SourceCandidates:
-    keep = (ids >= 0) & np.isfinite(scores)
-    ids, scores = ids[keep], scores[keep]
+def _rows(
+    bundle: ModelBundle, found: np.ndarray, scores: np.ndarray, reason: str, ids: StateIds
+) -> SourceRows:
+    """A model's top list as state ids with non-negative scores."""
+    keep = (found >= 0) & np.isfinite(scores)
+    found, scores = found[keep], scores[keep]
     if len(scores) and scores.min() < 0:  # the blend expects non-negative evidence
         scores = scores - scores.min()
-    return SourceCandidates(
-        ScoredItems(bundle.items.names(ids), scores.astype(np.float64)), [reason] * len(ids)
-    )
+    state_ids = ids.to_state(bundle.items, found)
+    known = state_ids >= 0
+    return SourceRows(state_ids[known], scores[known].astype(np.float64), reason)

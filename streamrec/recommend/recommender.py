@@ -1,84 +1,93 @@
-"""Two-stage recommendation: candidates from several sources, a blend, filters, reasons.
+"""The recommendation pipeline: explicit stages over the state's dense item ids.
 
-Stage one gathers candidates: co-occurrence neighbours of the user's recent items
-(weighted by how recent and how strong each interaction was), any plugged-in model
-sources (ALS, content), and trending/popular items. Stage two normalizes each
-source's scores to [0, 1], blends them with the configured weights plus a boost for
-the category of the user's current session, removes seen, disliked, carted,
-excluded and unavailable items, and keeps for every item the reason of its largest
-contribution and the per-source breakdown. Lists are in the order of
-:mod:`streamrec.processing.order` (score, then item id), like every state read, so
-states holding the same events give the same lists.
+``candidates -> features -> score -> post-process -> reasons``:
+
+1. candidates (:mod:`streamrec.recommend.candidates`): co-occurrence neighbours of
+   the seeds (the context item, then the user's recent positive interactions,
+   weighted by recency), every plugged-in model source (ALS, EASE, item-kNN,
+   content), and popular items; each source is one column of the candidate set;
+2. features and 3. score (:mod:`streamrec.recommend.stages`): the linear blend of the
+   sources' normalized scores with the configured weights, plus a boost for the
+   category of the user's session;
+4. post-processing: the :attr:`Recommender.stages` in order (exclusion of seen,
+   disliked, carted and excluded items, the ranked cut, availability, category);
+5. reasons (:mod:`streamrec.recommend.reasons`): names, titles and reason texts for
+   the final ``k`` items only.
+
+A source whose weight is 0 is not asked. Every array stage is NumPy or a numba kernel
+(:mod:`streamrec.recommend.kernels`) over at most a few hundred candidates; Python
+runs per seed, per source, per stage and per returned item, never per candidate.
+Lists are in the order of :mod:`streamrec.processing.order`, so states holding the
+same events give the same lists.
+
+Model sources name their items in their bundle's id map; the recommender translates
+those ids to the state's (:mod:`streamrec.recommend.bridge`). A model's item that the
+state has never seen (no event, no catalog entry) is not a candidate.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from streamrec.config import RecommendSettings
-from streamrec.events import EventType
-from streamrec.processing.order import best_first
-from streamrec.processing.weights import UNPAIRED_TYPES
+from streamrec.recommend.bridge import Bridges
+from streamrec.recommend.candidates import CandidateSet, Column, Seeds, cooccurrence_column
+from streamrec.recommend.reasons import render
+from streamrec.recommend.request import Request
+from streamrec.recommend.stages import (
+    AvailableOnly,
+    Banned,
+    ExcludeBanned,
+    Features,
+    InCategory,
+    LinearBlend,
+    ListStage,
+    RankCut,
+    Scored,
+    ScoreStage,
+    Shortlist,
+    features,
+)
 from streamrec.recommend.types import (
     CandidateSource,
     Recommendation,
     RecommendedItem,
-    SourceCandidates,
+    SourceKind,
+    SourceRows,
 )
-from streamrec.state.base import Catalog, OnlineState, Ranking, ScoredItems, UserProfile
-
-_VERBS = {
-    EventType.VIEW: "viewed",
-    EventType.CLICK: "clicked",
-    EventType.ADD_TO_CART: "added to cart",
-    EventType.WISHLIST: "wishlisted",
-    EventType.PURCHASE: "bought",
-    EventType.RATING: "rated",
-    EventType.LIKE: "liked",
-}
-_SEED_TYPES = frozenset(t.value for t in EventType if t not in UNPAIRED_TYPES)
-
-
-@dataclass(slots=True)
-class _Scores:
-    """Blended candidate scores with the strongest reason per item."""
-
-    total: dict[str, float]
-    parts: dict[str, dict[str, float]]
-    reason: dict[str, tuple[float, str]]
-
-    @classmethod
-    def empty(cls) -> _Scores:
-        return cls({}, {}, {})
-
-    def add(self, source: str, weight: float, found: SourceCandidates) -> None:
-        scores = found.items.scores
-        if len(scores) == 0 or weight <= 0:
-            return
-        top = float(scores.max())
-        scale = weight / top if top > 0 else 0.0
-        for item, raw, why in zip(
-            found.items.item_ids, scores.tolist(), found.reasons, strict=True
-        ):
-            share = raw * scale
-            if share <= 0:
-                continue
-            self.total[item] = self.total.get(item, 0.0) + share
-            self.parts.setdefault(item, {})[source] = share
-            if share > self.reason.get(item, (0.0, ""))[0]:
-                self.reason[item] = (share, why)
+from streamrec.state.base import Catalog, DenseReads, Ranking
 
 
 class Recommender:
-    """Builds "for you", similar-item and popular/trending lists from the online state."""
+    """Builds "for you", similar-item and popular/trending lists from the online state.
+
+    Parameters
+    ----------
+    state
+        What the pipeline reads, over dense ids (every state adapter).
+    catalog
+        Where titles for reasons come from (the state itself, for every adapter).
+    settings
+        Pool sizes, weights, seeds and the session boost.
+    sources
+        The model sources in use (asked once per request).
+    model_version
+        The version of the batch models in use.
+
+    Attributes
+    ----------
+    score
+        The score stage.
+    stages
+        The post-processing stages, in order.
+    """
 
     def __init__(
         self,
-        state: OnlineState,
+        state: DenseReads,
         catalog: Catalog,
         settings: RecommendSettings,
         sources: Callable[[], Sequence[CandidateSource]] = tuple,
@@ -87,6 +96,9 @@ class Recommender:
         self.state = state
         self.catalog = catalog
         self.settings = settings
+        self.ids = Bridges(state)
+        self.score: ScoreStage = LinearBlend(settings.session_category_boost)
+        self.stages: list[ListStage] = [ExcludeBanned(), RankCut(), AvailableOnly(), InCategory()]
         self._sources = sources
         self._model_version = model_version
 
@@ -100,51 +112,42 @@ class Recommender:
         category: str | None = None,
         context_item: str | None = None,
     ) -> Recommendation:
-        """The top ``k`` items for ``user_id``.
+        """The top ``k`` items for ``user_id`` (see :class:`Request` for the options)."""
+        return self.run(Request(user_id, k, tuple(exclude), exclude_seen, category, context_item))
 
-        Parameters
-        ----------
-        exclude
-            Items never to return.
-        exclude_seen
-            Drop items the user already interacted with.
-        category
-            Only items whose primary category is this one.
-        context_item
-            An item the user is looking at now; it seeds neighbours first.
-        """
-        profile = self.state.profile(user_id)
-        seeds = self._seeds(profile, context_item)
-        pool = self.settings.candidates_per_source
-        scores = _Scores.empty()
-        cooccurrence_weight = self._weight("cooccurrence", "collaborative")
-        scores.add("cooccurrence", cooccurrence_weight, self._cooccurrence(seeds, pool))
+    def run(self, request: Request) -> Recommendation:
+        """The list for ``request`` (a user's: ``request.user_id`` is set)."""
+        state, settings = self.state, self.settings
+        user = state.user_arrays(request.user_id) if request.user_id is not None else None
+        context = None
+        if request.context_item is not None:
+            (known,) = state.item_ids([request.context_item]).tolist()
+            context = (known, request.context_item)
+        seeds = Seeds.of_user(user, context, settings.seed_items, settings.recency_half_life_items)
+        pool = settings.candidates_per_source
+        columns: list[Column] = []
+        weight = self._weight("cooccurrence", "collaborative")
+        if weight > 0:
+            per_seed = max(pool // max(len(seeds), 1), 20)
+            rows = state.neighbor_rows(seeds.ids, per_seed)
+            columns.append(cooccurrence_column("cooccurrence", weight, seeds, rows))
         for source in self._sources():
             weight = self._weight(source.name, source.kind)
-            scores.add(
-                source.name, weight, source.candidates(profile, [s for s, _, _ in seeds], pool)
+            if weight > 0:
+                columns.append(
+                    Column.of(source.name, weight, source.candidates(user, pool, self.ids))
+                )
+        weight = self._weight("popularity", "popularity")
+        if weight > 0:
+            popular_pool = min(pool, 5 * request.k + (len(user.seen) if user is not None else 0))
+            ids, scores = state.top_rows(Ranking.POPULAR, popular_pool, request.category)
+            where = f" in {request.category}" if request.category else ""
+            columns.append(
+                Column.of("popularity", weight, SourceRows(ids, scores, f"popular{where}"))
             )
-        popular_pool = min(pool, 5 * k + len(profile.seen) if profile else 5 * k)
-        scores.add(
-            "popularity",
-            self._weight("popularity", "popularity"),
-            self._popular(popular_pool, category),
-        )
-        self._boost_session(scores, profile)
-        banned = set(exclude)
-        if profile is not None:
-            banned.update(profile.negative)
-            banned.update(profile.cart)
-            if exclude_seen:
-                banned.update(profile.seen)
-                banned.update(i.item_id for i in profile.recent)
-        items = self._finish(scores, k, banned, category)
-        return Recommendation(
-            user_id=user_id,
-            items=items,
-            recommendation_id=uuid.uuid4().hex,
-            model_version=self._model_version(),
-        )
+        candidates = CandidateSet.gather(columns)
+        scored = self.score(features(candidates, user, state))
+        return self._finish(request, scored, Banned.of(request, user, state), seeds)
 
     def model_version(self) -> str | None:
         """The version of the batch models in use (``None`` before any is loaded)."""
@@ -152,38 +155,50 @@ class Recommender:
 
     def similar(self, item_id: str, k: int) -> Recommendation:
         """Items most related to ``item_id`` (co-occurrence first, then model sources)."""
+        request = Request(None, k, exclude=(item_id,), exclude_seen=False)
         pool = self.settings.candidates_per_source
-        scores = _Scores.empty()
-        (neighbors,) = self.state.neighbors([item_id], pool)
-        scores.add(
-            "cooccurrence",
-            self._weight("cooccurrence", "collaborative"),
-            SourceCandidates(
-                neighbors, [f"often together with {self._title(item_id)}"] * len(neighbors)
-            ),
-        )
+        item = self.state.item_ids([item_id])
+        seeds = Seeds(item, np.ones(1), ["often together with "], [item_id])
+        columns: list[Column] = []
+        weight = self._weight("cooccurrence", "collaborative")
+        if weight > 0:
+            rows = self.state.neighbor_rows(item, pool)
+            columns.append(cooccurrence_column("cooccurrence", weight, seeds, rows))
         for source in self._sources():
-            scores.add(
-                source.name, self._weight(source.name, source.kind), source.similar(item_id, pool)
-            )
-        items = self._finish(scores, k, {item_id}, None)
-        return Recommendation(None, items, uuid.uuid4().hex, model_version=self._model_version())
+            weight = self._weight(source.name, source.kind)
+            if weight > 0:
+                columns.append(
+                    Column.of(source.name, weight, source.similar(item_id, pool, self.ids))
+                )
+        scored = self.score(Features(CandidateSet.gather(columns), None))
+        return self._finish(request, scored, Banned.of(request, None, self.state), seeds)
 
     def ranked(self, ranking: Ranking, k: int, category: str | None = None) -> Recommendation:
         """The popular or trending list."""
-        found = self.state.top_items(ranking, k, category)
+        ids, scores = self.state.top_rows(ranking, k, category)
         where = f" in {category}" if category else ""
         items = [
-            RecommendedItem(
-                item, float(score), [f"{ranking.value}{where}"], {ranking.value: float(score)}
-            )
-            for item, score in zip(found.item_ids, found.scores.tolist(), strict=True)
+            RecommendedItem(item, score, [f"{ranking.value}{where}"], {ranking.value: score})
+            for item, score in zip(self.state.item_names(ids), scores.tolist(), strict=True)
         ]
         return Recommendation(None, items, uuid.uuid4().hex, model_version=self._model_version())
 
-    # -- candidate sources ----------------------------------------------------
+    def _finish(
+        self, request: Request, scored: Scored, banned: Banned, seeds: Seeds
+    ) -> Recommendation:
+        """Post-processing and reasons."""
+        rows = np.arange(len(scored.total))
+        for stage in self.stages:
+            rows = stage(Shortlist(request, scored, banned, self.state, rows))
+        items = render(scored, rows[: request.k], seeds, self.state, self.catalog)
+        return Recommendation(
+            user_id=request.user_id,
+            items=items,
+            recommendation_id=uuid.uuid4().hex,
+            model_version=self._model_version(),
+        )
 
-    def _weight(self, source: str, kind: str) -> float:
+    def _weight(self, source: str, kind: SourceKind) -> float:
         if source in self.settings.source_weights:
             return self.settings.source_weights[source]
         return {
@@ -191,95 +206,3 @@ class Recommender:
             "content": self.settings.weight_content,
             "popularity": self.settings.weight_popularity,
         }[kind]
-
-    def _seeds(
-        self, profile: UserProfile | None, context_item: str | None
-    ) -> list[tuple[str, float, str]]:
-        """(item, weight, verb) of the most recent distinct positive interactions."""
-        seeds: list[tuple[str, float, str]] = []
-        if context_item is not None:
-            seeds.append((context_item, 1.0, "are looking at"))
-        if profile is None:
-            return seeds
-        taken = {context_item}
-        half_life = self.settings.recency_half_life_items
-        for rank, interaction in enumerate(profile.recent):
-            if len(seeds) >= self.settings.seed_items:
-                break
-            if interaction.type not in _SEED_TYPES or interaction.item_id in taken:
-                continue
-            if interaction.item_id in profile.negative:
-                continue
-            taken.add(interaction.item_id)
-            verb = _VERBS.get(EventType(interaction.type), "interacted with")
-            seeds.append((interaction.item_id, 0.5 ** (rank / half_life), verb))
-        return seeds
-
-    def _cooccurrence(self, seeds: list[tuple[str, float, str]], pool: int) -> SourceCandidates:
-        per_seed = max(pool // max(len(seeds), 1), 20)
-        rows = self.state.neighbors([item for item, _, _ in seeds], per_seed)
-        total: dict[str, float] = {}
-        best: dict[str, tuple[float, str]] = {}
-        for (seed, weight, verb), row in zip(seeds, rows, strict=True):
-            why = f"because you {verb} {self._title(seed)}"
-            for item, score in zip(row.item_ids, row.scores.tolist(), strict=True):
-                share = weight * score
-                total[item] = total.get(item, 0.0) + share
-                if share > best.get(item, (0.0, ""))[0]:
-                    best[item] = (share, why)
-
-        ids = list(total)
-        return SourceCandidates(
-            ScoredItems(ids, np.array([total[i] for i in ids])), [best[i][1] for i in ids]
-        )
-
-    def _popular(self, pool: int, category: str | None) -> SourceCandidates:
-        found = self.state.top_items(Ranking.POPULAR, pool, category)
-        where = f" in {category}" if category else ""
-        return SourceCandidates(found, [f"popular{where}"] * len(found))
-
-    def _boost_session(self, scores: _Scores, profile: UserProfile | None) -> None:
-        if profile is None or profile.session is None or profile.session.category is None:
-            return
-        boost = self.settings.session_category_boost
-        current = profile.session.category
-        candidates = list(scores.total)
-        for item, meta in zip(candidates, self.catalog.get(candidates), strict=True):
-            if meta is not None and current in meta.categories:
-                scores.total[item] += boost
-                scores.parts[item]["session"] = boost
-
-    # -- post-processing ------------------------------------------------------
-
-    def _finish(
-        self, scores: _Scores, k: int, banned: set[str], category: str | None
-    ) -> list[RecommendedItem]:
-        candidates = [item for item in scores.total if item not in banned]
-        totals = np.array([scores.total[item] for item in candidates])
-        first = best_first(
-            totals, max(4 * k, k + len(banned)), lambda rows: [candidates[r] for r in rows.tolist()]
-        )
-        window = [candidates[r] for r in first.tolist()]
-        allowed = self.catalog.available(window)
-        metas = self.catalog.get(window) if category is not None else [None] * len(window)
-        items: list[RecommendedItem] = []
-        for item, ok, meta in zip(window, allowed.tolist(), metas, strict=True):
-            if not ok or (
-                category is not None and (meta is None or category not in meta.categories)
-            ):
-                continue
-            items.append(
-                RecommendedItem(
-                    item_id=item,
-                    score=round(scores.total[item], 6),
-                    reasons=[scores.reason[item][1]],
-                    sources={s: round(v, 6) for s, v in scores.parts[item].items()},
-                )
-            )
-            if len(items) == k:
-                break
-        return items
-
-    def _title(self, item_id: str) -> str:
-        (meta,) = self.catalog.get([item_id])
-        return meta.title if meta is not None and meta.title else item_id

@@ -1,9 +1,13 @@
 """The OnlineState and Catalog ports, and the domain types they speak.
 
 The stream processor hands every micro-batch to :meth:`OnlineState.apply`; the
-recommender reads profiles, neighbours and item rankings back. Adapters (memory,
-Redis) share the pure update logic of :mod:`streamrec.processing`, so they hold the
-same state for the same events.
+recommender reads profiles, neighbours and item rankings back, over dense item ids
+through :class:`DenseReads`. Adapters (memory, Redis) share the pure update logic of
+:mod:`streamrec.processing`, so they hold the same state for the same events.
+
+Dense item ids are the state's own: they never change and are never reused, and
+every dense read of one state speaks the same ids, so arrays read from one call index
+arrays of another. Names (the external string ids) are looked up only at the edges.
 """
 
 from __future__ import annotations
@@ -158,10 +162,80 @@ class Catalog(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class UserArrays:
+    """A user's profile over dense item ids (what the compiled recommender reads).
+
+    Attributes
+    ----------
+    recent_items, recent_types, recent_values
+        The remembered interactions, newest first: item ids (``int64``), type codes
+        (``int8``, see :data:`streamrec.events.TYPE_CODE`) and values (``float64``,
+        NaN where the event had none).
+    seen, negative, cart
+        Item ids the user interacted with, gave negative feedback on, has in the cart.
+    session_category
+        The category of the current session (``None`` when it has none).
+    """
+
+    recent_items: np.ndarray
+    recent_types: np.ndarray
+    recent_values: np.ndarray
+    seen: np.ndarray
+    negative: np.ndarray
+    cart: np.ndarray
+    session_category: str | None
+
+
 @runtime_checkable
-class ServingState(OnlineState, Catalog, Protocol):
-    """An online state that is also the catalog, as every adapter is: what an engine
-    serves from."""
+class ItemNames(Protocol):
+    """The two-way map between item names and the state's dense item ids."""
+
+    def item_ids(self, names: Sequence[str]) -> np.ndarray:
+        """The dense id of each name (``int64``, ``-1`` where the state never saw it)."""
+        ...
+
+    def item_names(self, ids: np.ndarray) -> list[str]:
+        """The name of each dense id (all must exist)."""
+        ...
+
+
+@runtime_checkable
+class DenseReads(ItemNames, Protocol):
+    """The read side over dense item ids: what the compiled recommender reads.
+
+    Every array is indexed like the ``ids`` it answers for; ranked rows are in the
+    order of :mod:`streamrec.processing.order`, as their string twins are.
+    """
+
+    def user_arrays(self, user_id: str) -> UserArrays | None:
+        """The user's profile over dense ids, or ``None`` for an unknown or expired user."""
+        ...
+
+    def neighbor_rows(self, items: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per item, the ids and scores of :meth:`OnlineState.neighbors` (empty for ``-1``)."""
+        ...
+
+    def top_rows(
+        self, ranking: Ranking, k: int, category: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ids and scores of :meth:`OnlineState.top_items`."""
+        ...
+
+    def available_rows(self, ids: np.ndarray) -> np.ndarray:
+        """:meth:`Catalog.available` over dense ids (a boolean mask)."""
+        ...
+
+    def in_category(self, ids: np.ndarray, category: str) -> np.ndarray:
+        """Whether each item's catalog entry lists ``category`` (among any of its
+        categories; ``False`` for items the catalog does not know)."""
+        ...
+
+
+@runtime_checkable
+class ServingState(OnlineState, Catalog, DenseReads, Protocol):
+    """An online state that is also the catalog and answers dense reads, as every
+    adapter does: what an engine serves from."""
 
     def close(self) -> None:
         """Release connections (nothing to release for an in-process state)."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 
 from streamrec.events import EVENT_TYPES, TYPE_CODE, EventType
-from streamrec.processing.profiles import decode_entry
-from streamrec.state.base import Interaction, ItemStats, Session, UserProfile
+from streamrec.processing.profiles import TYPE_BITS, ProfileTable, decode_entry
+from streamrec.state.base import Interaction, ItemStats, Session, UserArrays, UserProfile
 
 if TYPE_CHECKING:
     from streamrec.state.memory import MemoryState
@@ -70,6 +72,83 @@ def profile_of(state: MemoryState, user_id: str, row: int) -> UserProfile | None
         session=session,
         events=int(p.events[row]),
         last_ms=int(p.last_seconds[row]) * 1000,
+    )
+
+
+@numba.njit(cache=True)
+def _newest_first(values, pos, length):  # type: ignore[no-untyped-def]
+    """A ring's ``length`` entries newest first, as ``int64``."""
+    found = np.empty(length, np.int64)
+    for i in range(length):
+        found[i] = values[(pos - 1 - i) % values.shape[0]]
+    return found
+
+
+@numba.njit(cache=True)
+def _user_rows(
+    ring_item,
+    ring_type,
+    ring_pos,
+    ring_len,
+    seen,
+    seen_pos,
+    seen_len,
+    neg,
+    neg_pos,
+    neg_len,
+    cart,
+    cart_len,
+    row,
+):  # type: ignore[no-untyped-def]
+    """Recent items, type codes and values, seen, negative and cart items of one row."""
+    length = np.int64(ring_len[row])
+    entries = _newest_first(ring_type[row], np.int64(ring_pos[row]), length)
+    types = np.empty(length, np.int8)
+    values = np.empty(length)
+    for i in range(length):
+        types[i] = entries[i] & ((1 << TYPE_BITS) - 1)
+        code = (entries[i] & 0xFF) >> TYPE_BITS
+        values[i] = (code - 1) / 2 if code > 0 else np.nan
+    return (
+        _newest_first(ring_item[row], np.int64(ring_pos[row]), length),
+        types,
+        values,
+        _newest_first(seen[row], np.int64(seen_pos[row]), np.int64(seen_len[row])),
+        _newest_first(neg[row], np.int64(neg_pos[row]), np.int64(neg_len[row])),
+        cart[row, : cart_len[row]].astype(np.int64),
+    )
+
+
+def user_arrays_of(
+    p: ProfileTable, row: int, category_name: Callable[[int], str | None]
+) -> UserArrays | None:
+    """The :class:`UserArrays` of one profile row (item ids as the table holds them)."""
+    if p.events[row] == 0:
+        return None
+    items, types, values, seen, negative, cart = _user_rows(
+        p.ring_item,
+        p.ring_type,
+        p.ring_pos,
+        p.ring_len,
+        p.seen,
+        p.seen_pos,
+        p.seen_len,
+        p.negative,
+        p.negative_pos,
+        p.negative_len,
+        p.cart,
+        p.cart_len,
+        row,
+    )
+    session_category = int(p.session_category[row])
+    return UserArrays(
+        recent_items=items,
+        recent_types=types,
+        recent_values=values,
+        seen=seen,
+        negative=negative,
+        cart=cart,
+        session_category=category_name(session_category) if session_category >= 0 else None,
     )
 
 

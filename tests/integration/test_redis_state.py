@@ -7,6 +7,7 @@ statistics, neighbour lists and top items.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import uuid
@@ -32,6 +33,7 @@ from streamrec.state.redis.fallback import FallbackState, degradation_watch
 from streamrec.state.redis.keys import RedisTarget
 from streamrec.state.redis.rebase import rebase
 from tests.integration.helpers import sequence_batch
+from tests.reference_recommender import ReferenceRecommender
 
 pytestmark = pytest.mark.integration
 
@@ -174,6 +176,62 @@ def test_same_stream_gives_the_same_state(state: RedisState, stream: list[EventB
     for batch in stream:
         state.apply(batch)
     assert_same_state(state, reference(stream, catalog), all_users(stream), all_items(stream))
+
+
+def mixed_catalog() -> list[CatalogItem]:
+    """The shop's catalog with second categories on some items and some unavailable."""
+    items = shop().catalog()
+    names = sorted({i.categories[0] for i in items})
+    return [
+        dataclasses.replace(
+            item,
+            categories=[*item.categories, names[n % len(names)]] if n % 3 == 0 else item.categories,
+            available=n % 11 != 0,
+        )
+        for n, item in enumerate(items)
+    ]
+
+
+def test_recommendations_equal_the_reference_and_the_memory_state(
+    state: RedisState, stream: list[EventBatch]
+) -> None:
+    """The compiled path over Redis's dense reads gives the lists, scores, reasons and
+    breakdowns of the string-keyed reference on the same Redis state, and of the
+    compiled path over the memory state."""
+    catalog = mixed_catalog()
+    state.upsert(catalog)
+    for batch in stream:
+        state.apply(batch)
+    memory = reference(stream, catalog)
+    compiled = Recommender(state, state, SETTINGS.recommend)
+    answers = (
+        ReferenceRecommender(state, state, SETTINGS.recommend),
+        Recommender(memory, memory, SETTINGS.recommend),
+    )
+    items = all_items(stream)
+    categories = sorted({c for i in catalog for c in i.categories})
+    for n, user in enumerate(all_users(stream)):
+        options: dict[str, Any] = [
+            {},
+            {"category": categories[n % len(categories)]},
+            {"context_item": items[n % len(items)], "exclude": [items[(3 * n) % len(items)]]},
+            {"exclude_seen": False},
+        ][n % 4]
+        found = compiled.recommend(user, 10, **options)
+        for other in answers:
+            expected = other.recommend(user, 10, **options)
+            assert [(i.item_id, i.reasons) for i in found.items] == [
+                (i.item_id, i.reasons) for i in expected.items
+            ], (user, options)
+            for got, want in zip(found.items, expected.items, strict=True):
+                assert got.score == pytest.approx(want.score, abs=2e-6)
+                assert got.sources == pytest.approx(want.sources, abs=2e-6)
+    for item in items[:40]:
+        found = compiled.similar(item, 10)
+        for other in answers:
+            assert [i.item_id for i in found.items] == [
+                i.item_id for i in other.similar(item, 10).items
+            ]
 
 
 def by_partition(batch: EventBatch) -> list[EventBatch]:

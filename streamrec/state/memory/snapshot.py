@@ -95,7 +95,7 @@ def load_snapshot(settings: Settings, path: Path) -> MemoryState:
     state.users = IdMap(meta["users"])
     state.items = IdMap(meta["items"])
     state.categories = IdMap(meta["categories"])
-    state.catalog = {item["item_id"]: CatalogItem(**item) for item in meta["catalog"]}
+    state.restore_catalog([CatalogItem(**item) for item in meta["catalog"]])
     state.profiles = ProfileTable.from_arrays(settings.profile, section("profile."))
     state.item_table = ItemTable.from_arrays(section("item."))
     state.cooccurrence = CooccurrenceIndex.from_arrays(

@@ -1,9 +1,13 @@
 """The embedded online state: arrays in process memory, snapshotted to disk.
 
-Implements both :class:`~streamrec.state.base.OnlineState` and
-:class:`~streamrec.state.base.Catalog`. Updates run the shared pure fold of
-:mod:`streamrec.processing`; reads take a short lock so they never observe a
-half-applied batch.
+Implements :class:`~streamrec.state.base.OnlineState`,
+:class:`~streamrec.state.base.Catalog` and :class:`~streamrec.state.base.DenseReads`.
+Updates run the shared pure fold of :mod:`streamrec.processing`; reads take a short
+lock so they never observe a half-applied batch.
+
+A neighbour row is cut once per row version: the cut (availability, normalization,
+order) is cached until the fold or a catalog write bumps the row, and every top-k of
+the row is a prefix of it.
 """
 
 from __future__ import annotations
@@ -22,9 +26,21 @@ from streamrec.processing.fold import fold_batch, unapplied
 from streamrec.processing.items import ItemTable
 from streamrec.processing.order import best_first
 from streamrec.processing.profiles import ProfileTable
-from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
+from streamrec.state.base import (
+    CatalogItem,
+    ItemStats,
+    Ranking,
+    ScoredItems,
+    UserArrays,
+    UserProfile,
+)
 from streamrec.state.cache_counts import CacheCounts
-from streamrec.state.views import item_stats_of, profile_of
+from streamrec.state.categories import ItemCategories
+from streamrec.state.views import item_stats_of, profile_of, user_arrays_of
+
+_EMPTY_ROW = (np.empty(0, np.int64), np.empty(0))
+for _array in _EMPTY_ROW:
+    _array.flags.writeable = False
 
 
 class MemoryState:
@@ -40,11 +56,13 @@ class MemoryState:
         self.item_table = ItemTable()
         self.cooccurrence = CooccurrenceIndex(settings.cooccurrence.max_neighbors)
         self.catalog: dict[str, CatalogItem] = {}
+        self.item_categories = ItemCategories()
         self.landmark_ms: int | None = None
         self.clock_ms = 0
         self._positions: dict[int, int] = {}
         self._version = 0  # bumped by every write; keys the ranking cache
-        self._neighbor_cache: dict[tuple[int, int], tuple[int, ScoredItems]] = {}
+        # per item: row version, the row's ids and scores cut in order, whether complete
+        self._neighbor_cache: dict[int, tuple[int, np.ndarray, np.ndarray, bool]] = {}
         self._rankings: dict[
             tuple[Ranking, int, str | None], tuple[int, np.ndarray, np.ndarray]
         ] = {}
@@ -114,6 +132,14 @@ class MemoryState:
                     -1 if category is None else self.categories.intern(category)
                 )
                 self.item_table.available[row] = item.available
+            self.item_categories.set(dense, [item.categories for item in items])
+
+    def restore_catalog(self, items: Sequence[CatalogItem]) -> None:
+        """Set the catalog entries of a restored state whose item arrays are loaded."""
+        with self.lock:
+            self.catalog = {item.item_id: item for item in items}
+            dense = self.items.lookup_many([item.item_id for item in items])
+            self.item_categories.set(dense, [item.categories for item in items])
 
     def get(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
         """Catalog entries (``None`` where unknown)."""
@@ -129,6 +155,31 @@ class MemoryState:
             result[known] = self.item_table.available[dense[known]]
             return result
 
+    def available_rows(self, ids: np.ndarray) -> np.ndarray:
+        """:meth:`available` over dense ids."""
+        with self.lock:
+            result = np.ones(len(ids), dtype=np.bool_)
+            known = (ids >= 0) & (ids < self.items.capacity)
+            result[known] = self.item_table.available[ids[known]]
+            return result
+
+    def in_category(self, ids: np.ndarray, category: str) -> np.ndarray:
+        """Whether each item's catalog entry lists ``category``."""
+        with self.lock:
+            return self.item_categories.contains(ids, category)
+
+    # -- names ----------------------------------------------------------------
+
+    def item_ids(self, names: Sequence[str]) -> np.ndarray:
+        """Dense ids of ``names`` (``-1`` where unknown)."""
+        with self.lock:
+            return self.items.lookup_many(names).astype(np.int64)
+
+    def item_names(self, ids: np.ndarray) -> list[str]:
+        """Names of dense ids."""
+        with self.lock:
+            return self.items.names(ids)
+
     # -- reads ----------------------------------------------------------------
 
     def profile(self, user_id: str) -> UserProfile | None:
@@ -139,6 +190,14 @@ class MemoryState:
                 return None
             return profile_of(self, user_id, row)
 
+    def user_arrays(self, user_id: str) -> UserArrays | None:
+        """The user's profile over dense ids, or ``None``."""
+        with self.lock:
+            row = self.users.get(user_id)
+            if row is None:
+                return None
+            return user_arrays_of(self.profiles, row, self.categories.name)
+
     def neighbors(self, item_ids: Sequence[str], k: int) -> list[ScoredItems]:
         """Each item's ``k`` strongest co-occurring available items, in the order of
         :mod:`streamrec.processing.order`.
@@ -147,7 +206,13 @@ class MemoryState:
         co-occurrence mass: damping 0.5 is cosine, 0 ranks by conditional probability.
         """
         with self.lock:
-            return [self._neighbors(self.items.get(item_id), k) for item_id in item_ids]
+            rows = self.neighbor_rows(self.items.lookup_many(item_ids), k)
+            return [ScoredItems(self.items.names(ids), scores) for ids, scores in rows]
+
+    def neighbor_rows(self, items: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`neighbors` over dense ids (``int64`` ids; empty for ``-1``)."""
+        with self.lock:
+            return [self._neighbors(item, k) for item in np.asarray(items).tolist()]
 
     def _neighbor_row(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         ids, weights = self.cooccurrence.row(item)
@@ -162,22 +227,30 @@ class MemoryState:
         order = best_first(scores, k, lambda rows: self.items.names(ids[rows]))
         return ids[order], scores[order]
 
-    def _neighbors(self, item: int | None, k: int) -> ScoredItems:
-        """A row's top ``k``, cached until the row or the item's catalog entry changes."""
-        if item is None:
-            return ScoredItems([], np.empty(0))
+    def _neighbors(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """A row's top ``k``, cached until the row or the item's catalog entry changes.
+
+        A row is cut once per version, at least as far as the recommender's pool
+        (``recommend.candidates_per_source``): the order is total, so every shorter
+        top-k is a prefix of the cut.
+        """
+        if item < 0 or item >= self.items.capacity:
+            return _EMPTY_ROW
         version = int(self.item_table.neighbors_version[item])
-        cached = self._neighbor_cache.get((item, k))
-        if cached is not None and cached[0] == version:
+        cached = self._neighbor_cache.get(item)
+        if cached is None or cached[0] != version or (len(cached[1]) < k and not cached[3]):
+            self.neighbor_cache.misses += 1
+            cut = max(k, self.settings.recommend.candidates_per_source)
+            ids, scores = self._neighbor_row(item, cut)
+            ids = ids.astype(np.int64)
+            ids.flags.writeable = scores.flags.writeable = False  # shared by every caller
+            if len(self._neighbor_cache) > 200_000:
+                self._neighbor_cache.clear()
+            cached = (version, ids, scores, len(ids) < cut)
+            self._neighbor_cache[item] = cached
+        else:
             self.neighbor_cache.hits += 1
-            return cached[1]
-        self.neighbor_cache.misses += 1
-        ids, scores = self._neighbor_row(item, k)
-        found = ScoredItems(self.items.names(ids), scores)
-        if len(self._neighbor_cache) > 200_000:
-            self._neighbor_cache.clear()
-        self._neighbor_cache[(item, k)] = (version, found)
-        return found
+        return cached[1][:k], cached[2][:k]
 
     def ranking_scores(self, ranking: Ranking) -> np.ndarray:
         """Current score of every dense item under ``ranking`` (higher is better)."""
@@ -202,7 +275,7 @@ class MemoryState:
     def top_rows(
         self, ranking: Ranking, k: int, category: str | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`top_items` over dense ids (cached until the next write)."""
+        """:meth:`top_items` over dense ids (``int64``; cached until the next write)."""
         with self.lock:
             cached = self._rankings.get((ranking, k, category))
             if cached is not None and cached[0] == self._version:
@@ -216,12 +289,14 @@ class MemoryState:
             if category is not None:
                 code = self.categories.get(category)
                 eligible &= table.category[:n] == (-2 if code is None else code)
-            ids = np.flatnonzero(eligible).astype(np.int32)
+            ids = np.flatnonzero(eligible).astype(np.int64)
             order = best_first(scores[ids], k, lambda rows: self.items.names(ids[rows]))
+            top, top_scores = ids[order], scores[ids][order]
+            top.flags.writeable = top_scores.flags.writeable = False  # shared by every caller
             if len(self._rankings) > 1024:
                 self._rankings.clear()
-            self._rankings[(ranking, k, category)] = (self._version, ids[order], scores[ids][order])
-            return ids[order], scores[ids][order]
+            self._rankings[(ranking, k, category)] = (self._version, top, top_scores)
+            return top, top_scores
 
     def item_stats(self, item_ids: Sequence[str]) -> list[ItemStats | None]:
         """Statistics of each item (``None`` where never seen)."""

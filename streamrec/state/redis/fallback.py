@@ -7,7 +7,9 @@ raising: no profile (so the recommender treats the user as cold), no neighbours,
 rankings from the last good list, every item available. After a failure
 Redis is left alone for ``cooldown_s`` so that requests stay fast while it is down;
 the next read after that tries again, which is how serving recovers. Writes still
-raise: the processor must see failures.
+raise: the processor must see failures. Dense reads degrade alike; names of ids go
+straight through, since every id a degraded read hands out was named when it was
+read (the Redis state caches names in the process).
 
 A caller learns whether an answer was degraded with :func:`degradation_watch`.
 """
@@ -26,7 +28,14 @@ import numpy as np
 
 from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
-from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
+from streamrec.state.base import (
+    CatalogItem,
+    ItemStats,
+    Ranking,
+    ScoredItems,
+    UserArrays,
+    UserProfile,
+)
 from streamrec.state.cache_counts import CacheCounts
 from streamrec.state.redis.state import RedisState
 
@@ -73,7 +82,7 @@ class FallbackState:
         self.refresh_s = refresh_s
         self.cooldown_s = cooldown_s
         self.size = size
-        self._rankings: dict[tuple[Ranking, str | None], tuple[float, ScoredItems]] = {}
+        self._rankings: dict[tuple[Ranking, str | None], tuple[float, np.ndarray, np.ndarray]] = {}
         self._down_until = 0.0
         self._lock = threading.Lock()
         self.ranking_cache = CacheCounts()
@@ -120,6 +129,17 @@ class FallbackState:
         """The profile, or ``None`` while Redis is down (the user looks cold)."""
         return self._read(lambda: self.state.profile(user_id), lambda: None)
 
+    def user_arrays(self, user_id: str) -> UserArrays | None:
+        """The profile over global ids, or ``None`` while Redis is down."""
+        return self._read(lambda: self.state.user_arrays(user_id), lambda: None)
+
+    def neighbor_rows(self, items: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Neighbour rows over global ids, or empty rows while Redis is down."""
+        return self._read(
+            lambda: self.state.neighbor_rows(items, k),
+            lambda: [(np.empty(0, np.int64), np.empty(0)) for _ in range(len(items))],
+        )
+
     def neighbors(self, item_ids: Sequence[str], k: int) -> list[ScoredItems]:
         """Neighbours, or none while Redis is down."""
         return self._read(
@@ -129,27 +149,40 @@ class FallbackState:
 
     def top_items(self, ranking: Ranking, k: int, category: str | None = None) -> ScoredItems:
         """The ranking, or its last good copy while Redis is down."""
+        ids, scores = self.top_rows(ranking, k, category)
+        return ScoredItems(self.item_names(ids), scores)
+
+    def top_rows(
+        self, ranking: Ranking, k: int, category: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`top_items` over global ids."""
         return self._read(
             lambda: self._fresh_top(ranking, k, category),
             lambda: self._cached_top(ranking, k, category),
         )
 
-    def _fresh_top(self, ranking: Ranking, k: int, category: str | None) -> ScoredItems:
+    def _fresh_top(
+        self, ranking: Ranking, k: int, category: str | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         key = (ranking, category)
         cached = self._rankings.get(key)
         if cached is not None and time.monotonic() - cached[0] <= self.refresh_s:
-            found = cached[1]
-            if k <= len(found) or len(found) < self.size:  # long enough, or complete
+            _, ids, scores = cached
+            if k <= len(ids) or len(ids) < self.size:  # long enough, or complete
                 self.ranking_cache.hits += 1
-                return _head(found, k)
+                return ids[:k], scores[:k]
         self.ranking_cache.misses += 1
-        found = self.state.top_items(ranking, max(k, self.size), category)
-        self._rankings[key] = (time.monotonic(), found)
-        return _head(found, k)
+        ids, scores = self.state.top_rows(ranking, max(k, self.size), category)
+        self._rankings[key] = (time.monotonic(), ids, scores)
+        return ids[:k], scores[:k]
 
-    def _cached_top(self, ranking: Ranking, k: int, category: str | None) -> ScoredItems:
+    def _cached_top(
+        self, ranking: Ranking, k: int, category: str | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         cached = self._rankings.get((ranking, category))
-        return ScoredItems([], np.empty(0)) if cached is None else _head(cached[1], k)
+        if cached is None:
+            return np.empty(0, np.int64), np.empty(0)
+        return cached[1][:k], cached[2][:k]
 
     def item_stats(self, item_ids: Sequence[str]) -> list[ItemStats | None]:
         """Item statistics, or unknown while Redis is down."""
@@ -166,6 +199,25 @@ class FallbackState:
             lambda: np.ones(len(item_ids), dtype=np.bool_),
         )
 
+    def available_rows(self, ids: np.ndarray) -> np.ndarray:
+        """Availability over global ids, or everything while Redis is down."""
+        return self._read(
+            lambda: self.state.available_rows(ids), lambda: np.ones(len(ids), dtype=np.bool_)
+        )
 
-def _head(found: ScoredItems, k: int) -> ScoredItems:
-    return ScoredItems(found.item_ids[:k], found.scores[:k])
+    def in_category(self, ids: np.ndarray, category: str) -> np.ndarray:
+        """Category membership, or none (entries unknown) while Redis is down."""
+        return self._read(
+            lambda: self.state.in_category(ids, category),
+            lambda: np.zeros(len(ids), dtype=np.bool_),
+        )
+
+    def item_ids(self, names: Sequence[str]) -> np.ndarray:
+        """Global ids of ``names``, or unknown while Redis is down."""
+        return self._read(
+            lambda: self.state.item_ids(names), lambda: np.full(len(names), -1, np.int64)
+        )
+
+    def item_names(self, ids: np.ndarray) -> list[str]:
+        """Names of global ids (straight through: see the module docstring)."""
+        return self.state.item_names(ids)

@@ -1,4 +1,8 @@
-"""Ranking reads of the Redis state: popular and trending items.
+"""Neighbour and ranking reads of the Redis state.
+
+Neighbour rows of any number of seed items are one pipeline (every row, and the
+seeds' co-occurrence masses), their neighbours' masses and availability a second;
+each row is then normalized and cut in NumPy.
 
 Popularity is one sorted set per scope (all items, and one per primary category), so
 a top-k is a reverse range plus an availability check. Trending compares a short
@@ -18,15 +22,17 @@ item id), so a walk goes on while a later item could still tie the ``k``-th.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from streamrec.events import N_TYPES
 from streamrec.ids import IdMap
+from streamrec.processing.cooccurrence import neighbor_scores
 from streamrec.processing.items import ItemTable
 from streamrec.processing.order import best_first, settled
-from streamrec.state.base import Ranking, ScoredItems
+from streamrec.state.base import Ranking
 from streamrec.state.memory import MemoryState
 from streamrec.state.redis.apply import as_memory_state
 
@@ -53,34 +59,87 @@ def item_table_of(hashes: list[dict[bytes, bytes]]) -> ItemTable:
     return table
 
 
+def _members(row: list[tuple[bytes, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """A scored range reply as (ids, scores)."""
+    if not row:
+        return np.empty(0, np.int64), np.empty(0)
+    members, scores = zip(*row, strict=True)
+    return np.array(members).astype(np.int64), np.array(scores, dtype=np.float64)
+
+
+def _namer(state: RedisState, ids: np.ndarray) -> Callable[[np.ndarray], list[str]]:
+    """The names of ``ids`` at given positions."""
+    return lambda rows: state.ids.names(ids[rows])
+
+
+def neighbor_rows(
+    state: RedisState, items: np.ndarray, k: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each item's ``k`` strongest co-occurring available items (ids and scores, in the
+    order of :mod:`streamrec.processing.order`; empty for ``-1``)."""
+    client, keys = state.client, state.keys
+    known = [gid for gid in np.asarray(items).tolist() if gid >= 0]
+    pipe = client.pipeline(transaction=False)
+    for gid in known:
+        pipe.zrange(keys.neighbors(gid), 0, -1, withscores=True)
+    pipe.zmscore(keys.mass, known or ["-"])
+    *replies, seed_mass = pipe.execute()
+    rows = [_members(reply) for reply in replies]
+    every = np.unique(np.concatenate([ids for ids, _ in rows] or [np.empty(0, np.int64)]))
+    mass, available = np.empty(0), np.empty(0, np.bool_)
+    if len(every):
+        pipe = client.pipeline(transaction=False)
+        pipe.zmscore(keys.mass, every.tolist())
+        pipe.smismember(keys.unavailable, every.tolist())
+        found_mass, off = pipe.execute()
+        mass = np.array([m or 0.0 for m in found_mass])
+        available = ~np.asarray(off, dtype=np.bool_)
+    damping = state.settings.cooccurrence.popularity_damping
+    result: list[tuple[np.ndarray, np.ndarray]] = []
+    at = 0
+    for gid in np.asarray(items).tolist():
+        if gid < 0:
+            result.append((np.empty(0, np.int64), np.empty(0)))
+            continue
+        members, weights = rows[at]
+        own = seed_mass[at] or 0.0
+        at += 1
+        where = np.searchsorted(every, members)
+        keep = available[where]
+        members, weights, where = members[keep], weights[keep], where[keep]
+        scores = neighbor_scores(weights, own, mass[where], damping)
+        order = best_first(scores, k, _namer(state, members))
+        result.append((members[order], scores[order]))
+    return result
+
+
 class RankingReader:
     """Top-k reads of the popular and trending rankings."""
 
     def __init__(self, state: RedisState) -> None:
         self.state = state
 
-    def top(self, ranking: Ranking, k: int, category: str | None) -> ScoredItems:
-        """The ``k`` best available items by ``ranking`` (in ``category``)."""
+    def top(self, ranking: Ranking, k: int, category: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best available items by ``ranking`` (in ``category``): global ids
+        and scores."""
         state = self.state
         code: int | None = None
         if category is not None:
             found = state.client.hget(state.keys.category_ids, category)
             if found is None:
-                return ScoredItems([], np.empty(0))
+                return np.empty(0, np.int64), np.empty(0)
             code = int(found)
         if k <= 0:
-            return ScoredItems([], np.empty(0))
+            return np.empty(0, np.int64), np.empty(0)
         if ranking is Ranking.POPULAR:
-            ids, scores = self._popular(k, code)
-        else:
-            ids, scores = self._trending(k, code)
-        return ScoredItems(state.ids.names(ids), scores)
+            return self._popular(k, code)
+        return self._trending(k, code)
 
     def _page(self, key: str, start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         got: list[tuple[bytes, float]] = self.state.client.zrevrangebyscore(  # type: ignore[assignment]
             key, "+inf", "(0", start=start, num=size, withscores=True
         )
-        return np.array([int(m) for m, _ in got], np.int64), np.array([s for _, s in got])
+        return _members(got)
 
     def _popular(self, k: int, code: int | None) -> tuple[np.ndarray, np.ndarray]:
         """Reverse-range pages of available items until the ``k``-th is settled (no

@@ -1,7 +1,9 @@
 """The scale-out online state on Redis or Redis Cluster.
 
-Implements :class:`~streamrec.state.base.OnlineState` and
-:class:`~streamrec.state.base.Catalog` with the same pure fold as the memory state
+Implements :class:`~streamrec.state.base.OnlineState`,
+:class:`~streamrec.state.base.Catalog` and :class:`~streamrec.state.base.DenseReads`
+(over the global item ids of :mod:`streamrec.state.redis.ids`) with the same pure
+fold as the memory state
 (:mod:`streamrec.state.redis.apply` for the write side, the key layout in
 :mod:`streamrec.state.redis.keys`). Several processes may apply batches at once as
 long as each partition has one owner (a Kafka consumer group guarantees it): user
@@ -18,8 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,12 +29,18 @@ import orjson
 from streamrec.config import Settings
 from streamrec.events import EventBatch
 from streamrec.ids import IdMap
-from streamrec.processing.cooccurrence import CooccurrenceIndex, neighbor_scores
+from streamrec.processing.cooccurrence import CooccurrenceIndex
 from streamrec.processing.decay import Decays
 from streamrec.processing.fold import unapplied
 from streamrec.processing.items import ItemTable
-from streamrec.processing.order import best_first
-from streamrec.state.base import CatalogItem, ItemStats, Ranking, ScoredItems, UserProfile
+from streamrec.state.base import (
+    CatalogItem,
+    ItemStats,
+    Ranking,
+    ScoredItems,
+    UserArrays,
+    UserProfile,
+)
 from streamrec.state.memory import MemoryState
 from streamrec.state.redis.apply import (
     BatchView,
@@ -44,8 +51,9 @@ from streamrec.state.redis.apply import (
     as_memory_state,
     fold_loaded,
 )
+from streamrec.state.redis.catalog import CatalogCache
 from streamrec.state.redis.codec import Command, ProfileCodec, localize, referenced_items
-from streamrec.state.redis.ids import ID_CACHE, ItemIds
+from streamrec.state.redis.ids import ItemIds
 from streamrec.state.redis.keys import (
     FINISH,
     INTERN,
@@ -56,13 +64,10 @@ from streamrec.state.redis.keys import (
     RedisTarget,
     redis_errors,
 )
-from streamrec.state.redis.reads import RankingReader, item_table_of
-from streamrec.state.views import item_stats_of, profile_of
+from streamrec.state.redis.reads import RankingReader, item_table_of, neighbor_rows
+from streamrec.state.views import item_stats_of, profile_of, user_arrays_of
 
 log = logging.getLogger(__name__)
-
-#: Seconds a catalog entry read from Redis is reused.
-CATALOG_TTL_S = 2.0
 
 
 class RedisState:
@@ -89,7 +94,7 @@ class RedisState:
         self._writer = PlanWriter(client, self.keys, target.cluster, self._run)
         self._rankings = RankingReader(self)
         self.ids = ItemIds(client, self.keys, self._scripts["intern"])
-        self._catalog: dict[str, tuple[float, CatalogItem | None]] = {}
+        self._catalog = CatalogCache(client, self.keys)
         self._rebase_warned = False
 
     @classmethod
@@ -249,37 +254,44 @@ class RedisState:
                 if previous != code:
                     self._rankings.move_category(pipe, gid, previous, code)
             pipe.execute()
-        for item in items:
-            self._catalog.pop(item.item_id, None)
+        self._catalog.forget(np.asarray(ids, dtype=np.int64))
 
     def get(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
-        """Catalog entries (``None`` where unknown).
-
-        Entries are reused for :data:`CATALOG_TTL_S`: a write through this object
-        shows at once, one through another process within that delay.
-        """
-        now = time.monotonic()
-        cache = self._catalog
-        missing = [i for i in dict.fromkeys(item_ids) if cache.get(i, (0.0, None))[0] <= now]
-        if missing:
-            with redis_errors("catalog read"):
-                ids = self.ids.lookup(missing).tolist()
-                found = self.client.hmget(self.keys.catalog, ids)
-            if len(cache) > ID_CACHE:
-                cache.clear()
-            for name, raw in zip(missing, found, strict=True):
-                item = None if raw is None else CatalogItem(**orjson.loads(raw))
-                cache[name] = (now + CATALOG_TTL_S, item)
-        return [cache[i][1] for i in item_ids]
+        """Catalog entries (``None`` where unknown), reused for
+        :data:`~streamrec.state.redis.catalog.CATALOG_TTL_S` (see
+        :mod:`streamrec.state.redis.catalog`)."""
+        with redis_errors("catalog read"):
+            return self._catalog.entries(self.ids.lookup(item_ids))
 
     def available(self, item_ids: Sequence[str]) -> np.ndarray:
         """May each item be recommended? Items the catalog does not know may."""
-        if not item_ids:
+        with redis_errors("catalog read"):
+            return self.available_rows(self.ids.lookup(item_ids))
+
+    def available_rows(self, ids: np.ndarray) -> np.ndarray:
+        """:meth:`available` over global ids."""
+        if not len(ids):
             return np.ones(0, dtype=np.bool_)
         with redis_errors("catalog read"):
-            ids = self.ids.lookup(item_ids)
             off = self.client.smismember(self.keys.unavailable, ids.tolist())
         return ~np.asarray(off, dtype=np.bool_)
+
+    def in_category(self, ids: np.ndarray, category: str) -> np.ndarray:
+        """Whether each item's catalog entry lists ``category``."""
+        with redis_errors("catalog read"):
+            return self._catalog.in_category(ids, category)
+
+    # -- names -----------------------------------------------------------------
+
+    def item_ids(self, names: Sequence[str]) -> np.ndarray:
+        """Global ids of ``names`` (``-1`` where never seen)."""
+        with redis_errors("id read"):
+            return self.ids.lookup(names)
+
+    def item_names(self, ids: np.ndarray) -> list[str]:
+        """Names of global ids (cached in the process once read)."""
+        with redis_errors("id read"):
+            return self.ids.names(ids)
 
     # -- reads -----------------------------------------------------------------
 
@@ -319,61 +331,40 @@ class RedisState:
             view.profiles = table
             return profile_of(as_memory_state(view), user_id, 0)
 
+    def user_arrays(self, user_id: str) -> UserArrays | None:
+        """The user's profile over global ids, or ``None`` (one ``GET``)."""
+        with redis_errors("profile read"):
+            blob = self.client.get(self.keys.profile(user_id))
+            if blob is None:
+                return None
+            table = self.codec.decode([blob])  # type: ignore[list-item]
+            code = int(table.session_category[0])
+            categories = self.ids.categories([code] if code >= 0 else [])
+            return user_arrays_of(table, 0, categories.name)
+
     def neighbors(self, item_ids: Sequence[str], k: int) -> list[ScoredItems]:
         """Each item's ``k`` strongest co-occurring available items, in the order of
         :mod:`streamrec.processing.order`."""
-        if not item_ids:
+        rows = self.neighbor_rows(self.item_ids(item_ids), k)
+        return [ScoredItems(self.ids.names(ids), scores) for ids, scores in rows]
+
+    def neighbor_rows(self, items: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`neighbors` over global ids (empty for ``-1``)."""
+        if not len(items):
             return []
         with redis_errors("neighbour read"):
-            ids = self.ids.lookup(item_ids)
-            known = ids[ids >= 0].tolist()
-            pipe = self.client.pipeline(transaction=False)
-            for gid in known:
-                pipe.zrange(self.keys.neighbors(gid), 0, -1, withscores=True)
-            pipe.zmscore(self.keys.mass, known or ["-"])
-            *rows, seed_mass = pipe.execute()
-            parsed = [
-                (np.array([int(m) for m, _ in row], np.int64), np.array([w for _, w in row]))
-                for row in rows
-            ]
-            every = np.unique(np.concatenate([r[0] for r in parsed] or [np.empty(0, np.int64)]))
-            mass, available = self._neighbor_meta(every)
-            result: list[ScoredItems] = []
-            at = 0
-            for gid in ids.tolist():
-                if gid < 0:
-                    result.append(ScoredItems([], np.empty(0)))
-                    continue
-                members, weights = parsed[at]
-                own = seed_mass[at] or 0.0
-                at += 1
-                where = np.searchsorted(every, members)
-                keep = available[where]
-                members, weights, where = members[keep], weights[keep], where[keep]
-                damping = self.settings.cooccurrence.popularity_damping
-                scores = neighbor_scores(weights, own, mass[where], damping)
-                order = best_first(scores, k, self._namer(members))
-                result.append(ScoredItems(self.ids.names(members[order]), scores[order]))
-            return result
-
-    def _namer(self, ids: np.ndarray) -> Callable[[np.ndarray], list[str]]:
-        """The names of ``ids`` at given positions."""
-        return lambda rows: self.ids.names(ids[rows])
-
-    def _neighbor_meta(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not len(ids):
-            return np.empty(0), np.empty(0, np.bool_)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zmscore(self.keys.mass, ids.tolist())
-        pipe.smismember(self.keys.unavailable, ids.tolist())
-        mass, off = pipe.execute()
-        return (
-            np.array([m or 0.0 for m in mass]),
-            ~np.asarray(off, dtype=np.bool_),
-        )
+            return neighbor_rows(self, items, k)
 
     def top_items(self, ranking: Ranking, k: int, category: str | None = None) -> ScoredItems:
         """The ``k`` best available items by ``ranking``, optionally in one category."""
+        ids, scores = self.top_rows(ranking, k, category)
+        with redis_errors("ranking read"):
+            return ScoredItems(self.ids.names(ids), scores)
+
+    def top_rows(
+        self, ranking: Ranking, k: int, category: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`top_items` over global ids."""
         with redis_errors("ranking read"):
             return self._rankings.top(ranking, k, category)
 
