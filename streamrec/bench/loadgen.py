@@ -175,7 +175,11 @@ async def _httpx_loops(
             while time.perf_counter() < deadline:
                 path = template.format(ids[rng.integers(len(ids))]) if ids else template
                 sent = time.perf_counter()
-                response = await client.get(path)
+                try:
+                    response = await client.get(path)
+                except httpx.TimeoutException:  # as wrk does: a timeout is an error
+                    errors += 1
+                    continue
                 latencies.append(time.perf_counter() - sent)
                 errors += response.is_error
 

@@ -109,7 +109,7 @@ def test_every_command_has_help_without_extras() -> None:
         (["rebase", "--state", "redis://127.0.0.1:9/0"], "redis"),
         (
             ["archive", "--log", "kafka://127.0.0.1:9/t", "--history", "postgresql://h:9/x"],
-            "postgres",
+            "kafka",
         ),
         (["migrate", "--history", "postgresql://127.0.0.1:9/x"], "postgres"),
         (["serve", "--log", "kafka://127.0.0.1:9/t", "--state", "redis://127.0.0.1:9/0"], "kafka"),
