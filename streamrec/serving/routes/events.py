@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from streamrec.bounds import TimeWindow
+from streamrec.config import Settings
 from streamrec.events import Event, EventBatch, decode_events
 from streamrec.serving.dependencies import EngineDep, MetricsDep, SettingsDep
 from streamrec.serving.schemas import Accepted
@@ -42,6 +44,12 @@ EVENTS_BODY: dict[str, Any] = {
 REFERENCED_SCHEMAS = {"Event": Event}
 
 
+def event_window(settings: Settings) -> TimeWindow:
+    """The event times the API accepts (settings ``limits``)."""
+    limits = settings.limits
+    return TimeWindow(limits.event_time_min_ms, limits.event_time_max_skew_s)
+
+
 @router.post(
     "/v1/events",
     status_code=202,
@@ -61,7 +69,9 @@ async def post_events(
     listed, and nothing of it is stored.
     """
     with metrics.events.decoding():
-        events = decode_events(await request.body(), settings.serving.max_events_per_request)
+        events = decode_events(
+            await request.body(), settings.serving.max_events_per_request, event_window(settings)
+        )
     batch = EventBatch.from_events(events)
     with metrics.events.appending(batch):
         await run_in_threadpool(engine.ingest, batch, wait)
