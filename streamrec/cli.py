@@ -10,6 +10,7 @@ needs when it runs, and a missing install extra ends it with exit code 2 and the
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -91,10 +92,34 @@ def _serve_settings(args: argparse.Namespace) -> Settings:
     return settings.model_copy(update={"models": models})
 
 
+def _check_exposure(settings: Settings, insecure: bool) -> None:
+    """Refuse to serve an open API (no ``auth.keys``) beyond this machine, unless
+    ``--insecure``."""
+    host = settings.serving.host
+    if settings.auth.enabled or insecure or is_loopback(host):
+        return
+    raise ConfigError(
+        f"refusing to serve on {host} without API keys: anyone who reaches it could write "
+        "events and read every profile. Set auth.keys (or STREAMREC_AUTH__KEYS), serve on "
+        "127.0.0.1, or pass --insecure to serve an open API anyway."
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (or ``localhost``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP API until interrupted (embedded, or an API replica for a remote
     state; URLs are checked before the server starts)."""
     settings = _serve_settings(args)
+    _check_exposure(settings, args.insecure)
     if settings.state.url != "memory":
         require_scaleout(settings)
     app = create_app(settings, engine_factory=serving_engine)
@@ -158,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve on a non-loopback host without API keys (an open API)",
+    )
     serve.add_argument(
         "--retrain-every-events",
         type=_non_negative(int),

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from streamrec.access import AuthSettings, LimitSettings
 from streamrec.errors import ConfigError
 from streamrec.models.settings import ModelSettings
 
@@ -189,6 +190,9 @@ class ServingSettings(_Section):
         description="Socket timeout of a remote state in API replicas: a stalled state "
         "must not stall requests (they are served from the fallback instead).",
     )
+    cors_origins: tuple[str, ...] = Field(
+        default=(), description="Origins browsers may call the API from ('*' for any)."
+    )
 
 
 class DriftSettings(_Section):
@@ -235,6 +239,8 @@ class Settings(BaseSettings):
     models: ModelSettings = ModelSettings()
     drift: DriftSettings = DriftSettings()
     metrics: MetricsSettings = MetricsSettings()
+    auth: AuthSettings = AuthSettings()
+    limits: LimitSettings = LimitSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -260,8 +266,6 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     ConfigError
         If the file is missing or unreadable, or a value is invalid.
     """
-    from pydantic import ValidationError
-
     try:
         if config_file is not None:
             path = Path(config_file)
@@ -274,9 +278,17 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
             return Settings(**_deep_merge(merged, overrides))
         return Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(f"invalid settings: {exc}") from None
+        raise ConfigError(f"invalid settings: {_without_inputs(exc)}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
+
+
+def _without_inputs(error: ValidationError) -> str:
+    """The problems of ``error`` without the values (which may be secrets, like keys)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+        for e in error.errors(include_input=False)
+    )
 
 
 def _explicit_env(settings: Settings) -> dict[str, Any]:

@@ -27,8 +27,10 @@ import msgspec
 import numpy as np
 import orjson
 
+from streamrec.bounds import MAX_TIMESTAMP_MS, TimeWindow, check_json
 from streamrec.events import (
     MAX_ID_LENGTH,
+    MAX_VALUE,
     TYPE_CODE,
     EventBatch,
     EventType,
@@ -38,8 +40,11 @@ from streamrec.events import (
 
 #: A present id: 1 to ``MAX_ID_LENGTH`` characters.
 StrictId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
-#: Epoch milliseconds as a JSON integer that fits the ``int64`` column.
-StrictTimestamp = Annotated[int, msgspec.Meta(ge=0, le=int(np.iinfo(np.int64).max))]
+#: Epoch milliseconds as a JSON integer, from 1970 to 9999 (the window is checked on
+#: the column).
+StrictTimestamp = Annotated[int, msgspec.Meta(ge=0, le=MAX_TIMESTAMP_MS)]
+#: A finite value within the full validator's bounds (msgspec rejects 1e400).
+StrictValue = Annotated[float, msgspec.Meta(ge=-MAX_VALUE, le=MAX_VALUE)]
 #: ``context`` is kept as raw JSON and parsed by orjson, as the full validator does.
 ABSENT = msgspec.Raw(b"null")
 
@@ -55,10 +60,10 @@ class StrictEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     user_id: StrictId
     item_id: StrictId
     type: EventType
-    value: float | None = None  # JSON numbers are finite: msgspec rejects 1e400
+    value: StrictValue | None = None
     timestamp: StrictTimestamp | None = None
     session_id: StrictId | None = None
-    context: msgspec.Raw = ABSENT  # must hold an object or null (checked in _columns)
+    context: msgspec.Raw = ABSENT  # an object within bounds, or null (checked in _columns)
     recommendation_id: StrictId | None = None
 
 
@@ -72,24 +77,32 @@ _DECODER = msgspec.json.Decoder(StrictBatch)
 
 
 def _contexts(events: list[StrictEvent]) -> list[dict[str, Any] | None] | None:
-    """Each event's context, or ``None`` if one is neither an object nor null."""
+    """Each event's context, or ``None`` if one is neither an object nor null, or
+    breaks the bounds of :func:`streamrec.bounds.check_json`."""
     contexts: list[dict[str, Any] | None] = []
     for event in events:
         raw = event.context
         parsed = None if raw is ABSENT else orjson.loads(memoryview(raw))
-        if parsed is not None and not isinstance(parsed, dict):
-            return None
+        if parsed is not None:
+            if not isinstance(parsed, dict):
+                return None
+            try:
+                check_json(parsed)
+            except ValueError:
+                return None
         contexts.append(parsed)
     return contexts
 
 
-def _columns(events: list[StrictEvent], stamp: int) -> EventBatch | None:
+def _columns(
+    events: list[StrictEvent], stamp: int, window: TimeWindow | None
+) -> EventBatch | None:
     """The batch of strictly decoded events, or ``None`` if a column check fails."""
     contexts = _contexts(events)
     if contexts is None:
         return None
     n = len(events)
-    return EventBatch(
+    batch = EventBatch(
         user_id=[e.user_id for e in events],
         item_id=[e.item_id for e in events],
         type=np.fromiter((TYPE_CODE[e.type] for e in events), dtype=np.int8, count=n),
@@ -105,9 +118,21 @@ def _columns(events: list[StrictEvent], stamp: int) -> EventBatch | None:
         offset=np.full(n, -1, dtype=np.int64),
         partition=np.zeros(n, dtype=np.int32),
     )
+    if window is not None:
+        given = np.fromiter((e.timestamp is not None for e in events), dtype=np.bool_, count=n)
+        earliest, latest = window.bounds(now_ms())
+        times = batch.timestamp[given]
+        if ((times < earliest) | (times > latest)).any():
+            return None
+    return batch
 
 
-def decode_batch(body: bytes, max_batch: int, default_timestamp: int | None = None) -> EventBatch:
+def decode_batch(
+    body: bytes,
+    max_batch: int,
+    window: TimeWindow | None = None,
+    default_timestamp: int | None = None,
+) -> EventBatch:
     """Decode one event or ``{"events": [...]}`` into a batch; all good or rejected whole.
 
     Parameters
@@ -116,6 +141,8 @@ def decode_batch(body: bytes, max_batch: int, default_timestamp: int | None = No
         The JSON request body.
     max_batch
         The largest batch accepted.
+    window
+        The event times accepted, relative to now (any from 1970 to 9999 without).
     default_timestamp
         Epoch milliseconds for events without a timestamp (default: now).
 
@@ -129,9 +156,9 @@ def decode_batch(body: bytes, max_batch: int, default_timestamp: int | None = No
     stamp = now_ms() if default_timestamp is None else default_timestamp
     try:
         events = _DECODER.decode(body).events
-        batch = _columns(events, stamp) if 0 < len(events) <= max_batch else None
+        batch = _columns(events, stamp, window) if 0 < len(events) <= max_batch else None
     except (msgspec.DecodeError, orjson.JSONDecodeError):
         batch = None
     if batch is not None:
         return batch
-    return EventBatch.from_events(decode_events(body, max_batch), default_timestamp=stamp)
+    return EventBatch.from_events(decode_events(body, max_batch, window), default_timestamp=stamp)

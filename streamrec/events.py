@@ -14,12 +14,22 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
+from streamrec.bounds import MAX_TIMESTAMP_MS, TimeWindow, bounded_json
 from streamrec.errors import BatchTooLarge, InvalidInput, Problem
 
 MAX_ID_LENGTH = 256
@@ -57,25 +67,34 @@ def parse_timestamp(value: int | float | str) -> int:
     Raises
     ------
     ValueError
-        If the value is neither a non-negative number nor an RFC 3339 date-time with
-        a time zone.
+        If the value is neither a number nor an RFC 3339 date-time with a time zone,
+        or lies before the epoch or after the year 9999.
     """
     if isinstance(value, bool):
         raise ValueError("timestamp must be epoch milliseconds or an RFC 3339 string")
     if isinstance(value, int | float):
-        if not np.isfinite(value) or value < 0:
-            raise ValueError("timestamp must be a non-negative epoch-milliseconds number")
+        if not 0 <= value <= MAX_TIMESTAMP_MS:  # NaN compares false: rejected too
+            raise ValueError(f"timestamp must be epoch milliseconds from 0 to {MAX_TIMESTAMP_MS}")
         return int(value)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError as exc:
+        stamp = int(parsed.timestamp() * 1000) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError) as exc:
         raise ValueError(f"timestamp {value!r} is not RFC 3339") from exc
-    if parsed.tzinfo is None:
+    if stamp is None:
         raise ValueError(f"timestamp {value!r} has no time zone")
-    return int(parsed.timestamp() * 1000)
+    if not 0 <= stamp <= MAX_TIMESTAMP_MS:
+        raise ValueError(f"timestamp {value!r} lies before 1970 or after 9999")
+    return stamp
 
 
 Identifier = Field(min_length=1, max_length=MAX_ID_LENGTH)
+#: A free-form object within the bounds of :func:`streamrec.bounds.check_json`.
+BoundedObject = Annotated[dict[str, Any], AfterValidator(bounded_json)]
+#: The largest magnitude of an event's ``value``.
+MAX_VALUE = 1e12
+#: Where :func:`validate_events` passes the accepted span of times to the validators.
+TIME_BOUNDS = "time_bounds"
 
 
 class Event(BaseModel):
@@ -86,22 +105,28 @@ class Event(BaseModel):
     user_id: str = Identifier
     item_id: str = Identifier
     type: EventType
-    value: float | None = Field(default=None, allow_inf_nan=False)
+    value: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False)
     timestamp: int | None = Field(
         default=None, description="Epoch milliseconds or RFC 3339; defaults to arrival time."
     )
     session_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
-    context: dict[str, Any] | None = None
+    context: BoundedObject | None = None
     recommendation_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
 
     @field_validator("timestamp", mode="before")
     @classmethod
-    def _timestamp(cls, value: object) -> int | None:
+    def _timestamp(cls, value: object, info: ValidationInfo) -> int | None:
         if value is None:
             return None
         if not isinstance(value, int | float | str):
             raise ValueError("timestamp must be epoch milliseconds or an RFC 3339 string")
-        return parse_timestamp(value)
+        stamp = parse_timestamp(value)
+        bounds = (info.context or {}).get(TIME_BOUNDS)
+        if bounds is not None and not bounds[0] <= stamp <= bounds[1]:
+            raise ValueError(
+                f"timestamp {stamp} lies outside the accepted window [{bounds[0]}, {bounds[1]}]"
+            )
+        return stamp
 
 
 _EVENT_LIST = TypeAdapter(list[Event])
@@ -285,7 +310,9 @@ def _problems(error: ValidationError, index_offset: int = 0) -> list[Problem]:
     return problems
 
 
-def validate_events(payload: object, max_batch: int) -> list[Event]:
+def validate_events(
+    payload: object, max_batch: int, window: TimeWindow | None = None
+) -> list[Event]:
     """Validate one event or ``{"events": [...]}``; all good or :class:`InvalidInput`.
 
     Parameters
@@ -294,6 +321,8 @@ def validate_events(payload: object, max_batch: int) -> list[Event]:
         The decoded JSON body.
     max_batch
         The largest batch accepted.
+    window
+        The event times accepted, relative to now (any from 1970 to 9999 without).
 
     Raises
     ------
@@ -325,16 +354,17 @@ def validate_events(payload: object, max_batch: int) -> list[Event]:
             f"the batch holds {len(raw)} events; at most {max_batch} are accepted",
             [Problem(None, "events", f"more than {max_batch} events")],
         )
+    context = {TIME_BOUNDS: window.bounds(now_ms())} if window is not None else None
     try:
-        return _EVENT_LIST.validate_python(raw)
+        return _EVENT_LIST.validate_python(raw, context=context)
     except ValidationError as exc:
         raise InvalidInput(f"{exc.error_count()} problem(s) in the batch", _problems(exc)) from None
 
 
-def decode_events(body: bytes, max_batch: int) -> list[Event]:
+def decode_events(body: bytes, max_batch: int, window: TimeWindow | None = None) -> list[Event]:
     """Parse a JSON body and validate it as in :func:`validate_events`."""
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput("body is not valid JSON", [Problem(None, None, str(exc))]) from None
-    return validate_events(payload, max_batch)
+    return validate_events(payload, max_batch, window)

@@ -14,12 +14,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from streamrec import __version__
 from streamrec.bootstrap import open_engine
 from streamrec.config import Settings
 from streamrec.engine import Engine
 from streamrec.serving.errors import install_error_handlers
+from streamrec.serving.guard import Guard
 from streamrec.serving.metrics import ApiMetrics, RequestTimer
 from streamrec.serving.routes import catalog, events, operations, recommendations, users
 
@@ -53,6 +55,15 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     _document_schemas(app, events.REFERENCED_SCHEMAS)
+    app.add_middleware(Guard, auth=settings.auth, limits=settings.limits)
+    if settings.serving.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.serving.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["authorization", "x-api-key", "content-type"],
+            expose_headers=["retry-after"],
+        )
     app.add_middleware(RequestTimer, metrics=metrics.requests)
     return app
 

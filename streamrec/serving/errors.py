@@ -21,6 +21,9 @@ from streamrec.serving.metrics import mark_error
 
 log = logging.getLogger(__name__)
 
+#: The error code of each HTTP error status the web stack raises itself.
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     """A JSON error in the API's shape."""
@@ -69,5 +72,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = HTTP_CODES.get(exc.status_code, "http_error")
         return _answer(request, exc.status_code, code, str(exc.detail))

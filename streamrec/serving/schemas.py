@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from streamrec.events import MAX_ID_LENGTH, parse_timestamp
+from streamrec.events import MAX_ID_LENGTH, MAX_VALUE, BoundedObject, parse_timestamp
 from streamrec.state.base import CatalogItem, ItemStats
+
+#: A category or a tag.
+Label = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
 
 
 class ItemBody(BaseModel):
@@ -16,14 +19,14 @@ class ItemBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(default=None, max_length=10_000)
-    categories: list[str] = Field(default_factory=list, max_length=100)
-    tags: list[str] = Field(default_factory=list, max_length=1000)
-    price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    categories: list[Label] = Field(default_factory=list, max_length=100)
+    tags: list[Label] = Field(default_factory=list, max_length=1000)
+    price: float | None = Field(default=None, ge=0, le=MAX_VALUE, allow_inf_nan=False)
     available: bool = True
     created_at: int | None = Field(
         default=None, description="Epoch milliseconds or RFC 3339 (sent as a string)."
     )
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: BoundedObject = Field(default_factory=dict)
 
     @field_validator("created_at", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ raises the same error with the same problems.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import numpy as np
@@ -16,12 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streamrec.bounds import TimeWindow
 from streamrec.errors import InvalidInput
 from streamrec.event_decoding import decode_batch
 from streamrec.events import EVENT_TYPES, EventBatch, decode_events
 
 STAMP = 1_700_000_000_000
 MAX_BATCH = 20
+#: A server's window of accepted event times: from 2020 (its end is capped at 9999,
+#: so that the problems listed do not depend on the clock between the two calls).
+WINDOW = TimeWindow(earliest_ms=1_577_836_800_000, max_skew_s=1e12)
 
 ids = st.one_of(
     st.text(min_size=1, max_size=8),
@@ -32,10 +37,15 @@ ids = st.one_of(
 numbers = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from([2**63 - 1, 2**63, 2**64, 1.0, 1.5, -0.5, 1e20]),
+    st.sampled_from([2**63 - 1, 2**63, 2**64, 1.0, 1.5, -0.5, 1e20, 1e12, 1e12 + 1]),
+)
+in_window = st.one_of(
+    st.integers(min_value=WINDOW.earliest_ms - 10, max_value=STAMP),
+    st.sampled_from([253_402_300_799_999, 253_402_300_800_000]),
 )
 timestamps = st.one_of(
     numbers,
+    in_window,
     st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-01T00:00:00", "yesterday", "1700000000000"]),
     st.booleans(),
     st.none(),
@@ -48,7 +58,15 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
     max_leaves=6,
 )
-contexts = st.one_of(st.none(), st.dictionaries(st.text(max_size=3), json_values), json_values)
+deep: dict[str, Any] = {}
+for _ in range(9):
+    deep = {"d": deep}
+contexts = st.one_of(
+    st.none(),
+    st.dictionaries(st.text(max_size=3), json_values),
+    json_values,
+    st.sampled_from([deep, deep["d"], {"s": "x" * 10_001}, {"k" * 257: 1}]),
+)
 
 OPTIONAL = {
     "value": values,
@@ -91,16 +109,17 @@ bodies = st.one_of(
 Outcome = EventBatch | InvalidInput | OverflowError
 
 
-def _reference(body: bytes) -> Outcome:
+def _reference(body: bytes, window: TimeWindow | None = None) -> Outcome:
     try:
-        return EventBatch.from_events(decode_events(body, MAX_BATCH), default_timestamp=STAMP)
+        events = decode_events(body, MAX_BATCH, window)
+        return EventBatch.from_events(events, default_timestamp=STAMP)
     except (InvalidInput, OverflowError) as exc:  # a timestamp past int64 overflows
         return exc
 
 
-def _decoded(body: bytes) -> Outcome:
+def _decoded(body: bytes, window: TimeWindow | None = None) -> Outcome:
     try:
-        return decode_batch(body, MAX_BATCH, default_timestamp=STAMP)
+        return decode_batch(body, MAX_BATCH, window, default_timestamp=STAMP)
     except (InvalidInput, OverflowError) as exc:
         return exc
 
@@ -127,9 +146,11 @@ def _same(expected: Outcome, got: Outcome) -> None:
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(bodies)
-def test_strict_decoder_answers_like_the_full_validator(body: bytes) -> None:
-    _same(_reference(body), _decoded(body))
+@given(bodies, st.sampled_from([None, WINDOW]))
+def test_strict_decoder_answers_like_the_full_validator(
+    body: bytes, window: TimeWindow | None
+) -> None:
+    _same(_reference(body, window), _decoded(body, window))
 
 
 @pytest.mark.parametrize(
@@ -173,3 +194,14 @@ def test_a_good_batch_never_reaches_the_full_validator(monkeypatch: pytest.Monke
     assert batch.type.tolist() == [*range(len(EVENT_TYPES)), 0, 0]
     assert batch.context[-2] == {"page": "home"}
     assert batch.timestamp[-1] == STAMP
+
+
+def test_events_past_the_allowed_future_skew_are_listed_like_the_full_validator() -> None:
+    window = TimeWindow(earliest_ms=0, max_skew_s=3600.0)
+    future = int(time.time() * 1000) + 2 * 3600 * 1000
+    good = {"user_id": "u", "item_id": "i", "type": "view", "timestamp": STAMP}
+    body = orjson.dumps({"events": [good, {**good, "timestamp": future}, good]})
+    with pytest.raises(InvalidInput) as rejected:
+        decode_batch(body, MAX_BATCH, window)
+    assert [(p.index, p.field) for p in rejected.value.problems] == [(1, "timestamp")]
+    assert len(decode_batch(orjson.dumps({"events": [good, good]}), MAX_BATCH, window)) == 2

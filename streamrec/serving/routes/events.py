@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from streamrec.bounds import TimeWindow
+from streamrec.config import Settings
 from streamrec.event_decoding import decode_batch
 from streamrec.events import Event
 from streamrec.serving.dependencies import EngineDep, MetricsDep, SettingsDep
@@ -43,6 +45,12 @@ EVENTS_BODY: dict[str, Any] = {
 REFERENCED_SCHEMAS = {"Event": Event}
 
 
+def event_window(settings: Settings) -> TimeWindow:
+    """The event times the API accepts (settings ``limits``)."""
+    limits = settings.limits
+    return TimeWindow(limits.event_time_min_ms, limits.event_time_max_skew_s)
+
+
 @router.post(
     "/v1/events",
     status_code=202,
@@ -62,7 +70,9 @@ async def post_events(
     listed, and nothing of it is stored.
     """
     with metrics.events.decoding():
-        batch = decode_batch(await request.body(), settings.serving.max_events_per_request)
+        batch = decode_batch(
+            await request.body(), settings.serving.max_events_per_request, event_window(settings)
+        )
     with metrics.events.appending(batch):
         await run_in_threadpool(engine.ingest, batch, wait)
     return Accepted(accepted=len(batch), applied=wait)

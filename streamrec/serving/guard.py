@@ -1,0 +1,108 @@
+"""The gate every request passes before a route: key, scope, rate, body size, media type.
+
+:class:`Guard` is pure ASGI middleware: a refused request is answered here in the
+API's error shape (and marked for the error counter) without reaching the app; an
+admitted one reaches it with its body's size still counted while it streams.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from streamrec.access import AuthSettings, LimitSettings
+from streamrec.serving.auth import KeyRing, presented_key, required_scope
+from streamrec.serving.errors import error_response
+from streamrec.serving.limits import (
+    WITH_BODY,
+    RateLimiter,
+    declared_length,
+    has_body,
+    is_json,
+    limited,
+    retry_after,
+)
+from streamrec.serving.metrics import mark_error
+
+#: Where JSON bodies are the only kind accepted.
+JSON_ONLY_PREFIX = "/v1/"
+
+
+class Guard:
+    """Pure ASGI middleware enforcing :mod:`~streamrec.serving.auth` and
+    :mod:`~streamrec.serving.limits` with the given settings."""
+
+    def __init__(self, app: ASGIApp, auth: AuthSettings, limits: LimitSettings) -> None:
+        self.app = app
+        self.keys = KeyRing(auth) if auth.enabled else None
+        self.protect_metrics = auth.protect_metrics
+        self.max_body_bytes = limits.max_body_bytes
+        per_key = any(k.rate_per_s is not None for k in auth.keys)
+        limited_rate = limits.rate_per_s is not None or per_key
+        self.rates = RateLimiter(limits.rate_burst) if limited_rate else None
+        self.default_rate = limits.rate_per_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        headers = Headers(scope=scope)
+        refusal = self._refusal(scope, method, headers)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if method in WITH_BODY:
+            receive = limited(receive, self.max_body_bytes)
+        await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope, method: str, headers: Headers) -> Response | None:
+        """The error answer of a request to refuse (``None`` to let it through)."""
+        path: str = scope["path"]
+        needed = required_scope(method, path, self.protect_metrics)
+        if needed is None:
+            return None
+        caller_name, rate = None, self.default_rate
+        if self.keys is not None:
+            key = presented_key(headers)
+            if key is None:
+                return _refuse(scope, 401, "unauthorized", "an API key is required")
+            caller = self.keys.identify(key)
+            if caller is None:
+                return _refuse(scope, 401, "unauthorized", "the API key is not known")
+            if needed not in caller.scopes:
+                return _refuse(
+                    scope, 403, "forbidden", f"the API key lacks the {needed.value!r} scope"
+                )
+            caller_name, rate = f"key:{caller.name}", caller.rate_per_s or self.default_rate
+        if self.rates is not None and rate is not None:
+            if caller_name is None:
+                client = scope.get("client")
+                caller_name = f"client:{client[0] if client else '?'}"
+            wait = self.rates.take(caller_name, rate)
+            if wait > 0:
+                refused = _refuse(scope, 429, "rate_limited", "too many requests; slow down")
+                refused.headers["retry-after"] = retry_after(wait)
+                return refused
+        return self._body_refusal(scope, method, path, headers)
+
+    def _body_refusal(
+        self, scope: Scope, method: str, path: str, headers: Headers
+    ) -> Response | None:
+        length = declared_length(headers)
+        if length is not None and length > self.max_body_bytes:
+            message = f"the request body is larger than {self.max_body_bytes} bytes"
+            return _refuse(scope, 413, "payload_too_large", message)
+        if path.startswith(JSON_ONLY_PREFIX) and has_body(method, headers) and not is_json(headers):
+            message = "the body must be JSON (content-type: application/json)"
+            return _refuse(scope, 415, "unsupported_media_type", message)
+        return None
+
+
+def _refuse(scope: Scope, status: int, code: str, message: str) -> Response:
+    mark_error(scope, code)
+    response = error_response(status, code, message)
+    if status == 401:
+        response.headers["www-authenticate"] = "Bearer"
+    return response
