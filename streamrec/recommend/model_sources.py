@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from streamrec.config import EventWeights
+from streamrec.errors import CorruptData, NotFound
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.store import ModelStore
 from streamrec.processing.weights import event_weights
@@ -54,6 +56,17 @@ class ModelRegistry:
         log.info("serving models version %s", latest)
         return True
 
+    def published(self) -> list[dict[str, Any]]:
+        """The manifest of every published version, newest first (versions pruned
+        while they are read are left out)."""
+        found = []
+        for version in reversed(self.store.versions()):
+            try:
+                found.append(self.store.manifest(version))
+            except (NotFound, CorruptData):
+                continue
+        return found
+
     def start(self) -> None:
         """Load what is published now, then watch for new versions."""
         self.refresh()
@@ -83,6 +96,10 @@ class FixedModels:
     def version(self) -> str | None:
         """The bundle's version, if it was published."""
         return self.bundle.version if self.bundle is not None else None
+
+    def published(self) -> list[dict[str, Any]]:
+        """The manifest of the one bundle."""
+        return [self.bundle.manifest] if self.bundle is not None else []
 
 
 class BundleSource:
