@@ -89,7 +89,9 @@ def _operation(method: str, path: str, operation: dict[str, Any]) -> list[str]:
         lines += ["| parameter | in | type | required |", "|---|---|---|---|"]
         for p in parameters:
             required = "yes" if p.get("required") else "no"
-            lines.append(f"| `{p['name']}` | {p['in']} | {_type(p.get('schema', {}))} | {required} |")
+            lines.append(
+                f"| `{p['name']}` | {p['in']} | {_type(p.get('schema', {}))} | {required} |"
+            )
         lines.append("")
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body:
