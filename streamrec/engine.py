@@ -32,7 +32,15 @@ from streamrec.processing.drift_monitor import FeatureDrift
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.types import Recommendation
-from streamrec.state.base import CatalogItem, ItemStats, Ranking, ServingState, UserProfile
+from streamrec.state.base import (
+    CatalogItem,
+    Inventory,
+    ItemStats,
+    Ranking,
+    ServingState,
+    StateSizes,
+    UserProfile,
+)
 from streamrec.state.memory.journal import CatalogJournal
 
 log = logging.getLogger(__name__)
@@ -236,6 +244,26 @@ class Engine(Generic[StateT]):
     def profile(self, user_id: str) -> UserProfile | None:
         """The user's real-time profile, ``None`` for an unknown or expired user."""
         return self.state.profile(user_id)
+
+    def catalog(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
+        """Catalog entries of many items (``None`` where unknown)."""
+        return self.state.get(item_ids)
+
+    def catalog_page(self, offset: int, limit: int) -> list[CatalogItem]:
+        """Catalog entries in the order first stored (none where the state cannot list
+        its catalog, as a shared store cannot without a scan)."""
+        if isinstance(self.state, Inventory):
+            return self.state.catalog_page(offset, limit)
+        return []
+
+    def sizes(self) -> StateSizes | None:
+        """Users, items and catalog entries held (``None`` where the state cannot
+        count them)."""
+        return self.state.sizes() if isinstance(self.state, Inventory) else None
+
+    def published_models(self) -> list[dict[str, Any]]:
+        """The manifests of the published model versions, newest first."""
+        return self.models.published() if self.models is not None else []
 
     @property
     def model_version(self) -> str | None:

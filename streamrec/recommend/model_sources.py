@@ -16,11 +16,13 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from streamrec.config import EventWeights
+from streamrec.errors import CorruptData, NotFound
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.store import ModelStore
 from streamrec.processing.weights import event_weights
@@ -98,6 +100,17 @@ class ModelRegistry:
         """Give newly written catalog items to the content model, now and after swaps."""
         self._catalog.record(self.bundle, items)
 
+    def published(self) -> list[dict[str, Any]]:
+        """The manifest of every published version, newest first (versions pruned
+        while they are read are left out)."""
+        found = []
+        for version in reversed(self.store.versions()):
+            try:
+                found.append(self.store.manifest(version))
+            except (NotFound, CorruptData):
+                continue
+        return found
+
     def start(self) -> None:
         """Load what is published now, then watch for new versions."""
         self.refresh()
@@ -132,6 +145,10 @@ class FixedModels:
     def version(self) -> str | None:
         """The bundle's version, if it was published."""
         return self.bundle.version if self.bundle is not None else None
+
+    def published(self) -> list[dict[str, Any]]:
+        """The manifest of the one bundle."""
+        return [self.bundle.manifest] if self.bundle is not None else []
 
 
 class BundleSource:

@@ -24,6 +24,7 @@ from streamrec.serving.errors import install_error_handlers
 from streamrec.serving.guard import Guard
 from streamrec.serving.metrics import ApiMetrics, RequestTimer
 from streamrec.serving.routes import catalog, events, operations, recommendations, users
+from streamrec.ui.pages import install_ui
 
 ROUTERS = (events.router, recommendations.router, catalog.router, users.router, operations.router)
 
@@ -54,6 +55,7 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_ui(app)
     _document_schemas(app, events.REFERENCED_SCHEMAS)
     app.add_middleware(Guard, auth=settings.auth, limits=settings.limits)
     if settings.serving.cors_origins:
