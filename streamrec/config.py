@@ -217,6 +217,37 @@ class MetricsSettings(_Section):
     host: str = "127.0.0.1"
 
 
+class ExperimentSettings(_Section):
+    """Served-list log, attribution and experiment reports (see docs/experiments.md).
+
+    Every served list is logged under the data dir (or to the Kafka topic
+    ``<topic>.served``) and kept ``served_retention_s`` seconds, at most
+    ``served_max_lists`` lists; attribution indexes the last
+    ``attribution_max_lists`` lists (as old as ``served_retention_s`` at most). An
+    event without a ``recommendation_id`` is credited to the user's latest list
+    holding its item, served up to ``attribution_window_s`` before it (0: only
+    events that carry the id are attributed).
+    """
+
+    served_log: bool = True
+    served_log_wait: bool = Field(
+        default=False,
+        description="Whether a response waits until its served list is on disk (fsync); "
+        "otherwise the list is written within the log's group commit.",
+    )
+    served_retention_s: float = Field(default=7 * DAY_S, gt=0)
+    served_max_lists: int = Field(default=1_000_000, ge=10)
+    attribution_max_lists: int = Field(default=200_000, ge=10)
+    attribution_window_s: float = Field(default=1800.0, ge=0)
+    lists_per_user: int = Field(default=8, ge=1, le=1000)
+    report_bucket_s: float = Field(default=3600.0, gt=0)
+    guardrail_window_lists: int = Field(default=5000, ge=10)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    msprt_tau: float = Field(
+        default=0.05, gt=0, description="Prior scale of the mSPRT mixture (CTR difference)."
+    )
+
+
 class Settings(BaseSettings):
     """The whole settings tree."""
 
@@ -241,6 +272,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
+    experiments: ExperimentSettings = ExperimentSettings()
 
     @classmethod
     def settings_customise_sources(

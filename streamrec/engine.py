@@ -25,6 +25,11 @@ from typing import Any, Generic, Protocol, TypeVar
 from streamrec.config import Settings
 from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
+from streamrec.experiments.attributor import Attributor
+from streamrec.experiments.live import live_report
+from streamrec.experiments.served import RECOMMENDATIONS, SIMILAR
+from streamrec.experiments.service import Experiments
+from streamrec.experiments.store import ExperimentStore, MemoryExperimentStore
 from streamrec.log.base import EventLog, Positions
 from streamrec.models.schedule import RetrainScheduler, RetrainStatus
 from streamrec.monitoring.telemetry import EngineTelemetry
@@ -131,6 +136,11 @@ class Engine(Generic[StateT]):
     telemetry
         What the engine's operators watch: its processor's metrics (whose freshness
         clock hears of every append), drift and cache counters.
+    attributor
+        The served-list log and the attribution counters (``None``: lists are not
+        logged).
+    experiment_store
+        Where experiment definitions live (in memory when not given).
     """
 
     def __init__(
@@ -144,6 +154,8 @@ class Engine(Generic[StateT]):
         models: ModelRegistry | FixedModels | None = None,
         read_watch: ReadWatch = _never_degraded,
         telemetry: EngineTelemetry | None = None,
+        attributor: Attributor | None = None,
+        experiment_store: ExperimentStore | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
@@ -157,14 +169,28 @@ class Engine(Generic[StateT]):
         self._acceptance = processor.acceptance if processor is not None else None
         self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
-        self.recommender = Recommender(
-            state,
-            state,
+        self.recommender = self.recommender_for(settings)
+        self.attributor = attributor
+        self.experiments = Experiments(
+            settings,
+            experiment_store or MemoryExperimentStore(),
+            self.recommender_for,
+            self.recommender,
+            attributor.served_log if attributor is not None else None,
+        )
+        self._closers: list[Callable[[], None]] = []
+
+    def recommender_for(self, settings: Settings) -> Recommender:
+        """A recommender over this engine's state and models, built from ``settings``
+        (the engine's own, or an experiment variant's merged settings)."""
+        models = self.models
+        return Recommender(
+            self.state,
+            self.state,
             settings.recommend,
             sources=(lambda: model_sources(models, settings.weights)) if models else tuple,
             model_version=(lambda: models.version) if models else lambda: None,
         )
-        self._closers: list[Callable[[], None]] = []
 
     # -- events ---------------------------------------------------------------
 
@@ -180,6 +206,8 @@ class Engine(Generic[StateT]):
             ``serving.wait_timeout_s`` (they are durable all the same).
         """
         if self.log is None:
+            if self.attributor is not None:
+                self.attributor.apply(batch)
             self.state.apply(batch)
             return batch
         logged = self.log.append(batch)
@@ -212,22 +240,36 @@ class Engine(Generic[StateT]):
     # -- reads ----------------------------------------------------------------
 
     def recommend(
-        self, user_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
+        self,
+        user_id: str,
+        k: int,
+        *,
+        exclude: Collection[str] = (),
+        variant: str | None = None,
+        **options: Any,
     ) -> Recommendation:
-        """The user's top ``k`` (see :meth:`Recommender.recommend` for the options);
-        the drift monitor, if any, counts its scores unless a fallback built it."""
+        """The top ``k`` (see :meth:`Recommender.recommend` for the options) from the
+        user's experiment arm (``variant`` forces one); the list is logged as served,
+        and the drift monitor, if any, counts its scores unless a fallback built it."""
+        started = time.perf_counter()
+        arm = self.experiments.arm(user_id, RECOMMENDATIONS, variant)
         with self.read_watch() as degraded:
-            found = self.recommender.recommend(user_id, k, exclude=exclude, **options)
+            found = arm.run(lambda r: r.recommend(user_id, k, exclude=exclude, **options), k)
         fallback = degraded()
         if self._drift is not None and not fallback:
             self._drift.served([item.score for item in found.items])
-        return _flagged(found, fallback)
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self.experiments.served(_flagged(found, fallback), arm, RECOMMENDATIONS, latency_ms)
 
-    def similar(self, item_id: str, k: int) -> Recommendation:
-        """Items most related to ``item_id``."""
+    def similar(self, item_id: str, k: int, user_id: str | None = None) -> Recommendation:
+        """Items most related to ``item_id`` (logged as served, to ``user_id`` if known)."""
+        started = time.perf_counter()
+        arm = self.experiments.arm(user_id, SIMILAR)
         with self.read_watch() as degraded:
-            found = self.recommender.similar(item_id, k)
-        return _flagged(found, degraded())
+            found = arm.run(lambda r: r.similar(item_id, k), k)
+        found = dataclasses.replace(_flagged(found, degraded()), user_id=user_id)
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self.experiments.served(found, arm, SIMILAR, latency_ms)
 
     def ranked(self, ranking: Ranking, k: int, category: str | None = None) -> Recommendation:
         """The popular or trending list (optionally of one primary category)."""
@@ -264,6 +306,17 @@ class Engine(Generic[StateT]):
     def published_models(self) -> list[dict[str, Any]]:
         """The manifests of the published model versions, newest first."""
         return self.models.published() if self.models is not None else []
+    def experiment_report(self, experiment_id: str) -> dict[str, Any]:
+        """The report of an experiment (see :mod:`streamrec.experiments.report`).
+
+        Raises
+        ------
+        NotFound
+            If there is no such experiment.
+        """
+        return live_report(
+            self.experiments, self.attributor, self.state, self.applied_events(), experiment_id
+        )
 
     @property
     def model_version(self) -> str | None:

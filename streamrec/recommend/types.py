@@ -31,7 +31,8 @@ class RecommendedItem:
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """A ranked list for one request."""
+    """A ranked list for one request (``experiment`` and ``variant`` say who served it;
+    ``teams`` the variant behind each item of an interleaved list)."""
 
     user_id: str | None
     items: list[RecommendedItem]
@@ -39,6 +40,8 @@ class Recommendation:
     variant: str = "default"
     model_version: str | None = None
     fallback: bool = False
+    experiment: str | None = None
+    teams: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,24 @@ from streamrec.engine import Engine
 from streamrec.serving.errors import install_error_handlers
 from streamrec.serving.guard import Guard
 from streamrec.serving.metrics import ApiMetrics, RequestTimer
-from streamrec.serving.routes import catalog, events, operations, recommendations, users
+from streamrec.serving.routes import (
+    catalog,
+    events,
+    experiments,
+    operations,
+    recommendations,
+    users,
+)
 from streamrec.ui.pages import install_ui
 
-ROUTERS = (events.router, recommendations.router, catalog.router, users.router, operations.router)
+ROUTERS = (
+    events.router,
+    recommendations.router,
+    catalog.router,
+    users.router,
+    operations.router,
+    experiments.router,
+)
 
 
 def create_app(

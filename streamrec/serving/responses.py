@@ -16,6 +16,7 @@ def list_response(rec: Recommendation) -> Response:
             {"item_id": i.item_id, "score": i.score, "reasons": i.reasons, "sources": i.sources}
             for i in rec.items
         ],
+        "experiment": rec.experiment,
         "variant": rec.variant,
         "model_version": rec.model_version,
         "recommendation_id": rec.recommendation_id,

@@ -74,6 +74,7 @@ class RecommendationOut(BaseModel):
 
     user_id: str | None = None
     items: list[RecommendedItemOut]
+    experiment: str | None = None
     variant: str
     model_version: str | None
     recommendation_id: str

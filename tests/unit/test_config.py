@@ -20,6 +20,8 @@ def test_example_file_parses_and_sets_values() -> None:
     assert settings.archive.backoff_max_s == 30.0
     assert settings.drift.block_events == 10_000 and settings.drift.window_blocks == 10
     assert settings.metrics.port is None and settings.metrics.host == "127.0.0.1"
+    assert settings.experiments.attribution_window_s == 1800
+    assert settings.experiments.served_max_lists == 1_000_000
 
 
 def test_env_beats_file(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,12 +35,14 @@ async def recommendations(
     exclude_seen: bool = True,
     category: IdQuery = None,
     context_item: IdQuery = None,
+    variant: IdQuery = None,
 ) -> Response:
     """Personalized "for you" list.
 
     ``category`` keeps items that list it among their categories (popular and
-    trending lists rank by primary category); ``context_item``
-    is an item the user is looking at now (its neighbours come first).
+    trending lists rank by primary category); ``context_item`` is an item the user
+    is looking at now (its neighbours come first); ``variant``
+    forces a variant of the running experiment (or ``default``), for QA.
     """
     rec = engine.recommend(
         user_id,
@@ -48,6 +50,7 @@ async def recommendations(
         exclude_seen=exclude_seen,
         category=category,
         context_item=context_item,
+        variant=variant,
     )
     return list_response(metrics.lists.served("recommendations", rec))
 
@@ -88,8 +91,13 @@ async def trending(
 
 @router.get("/v1/items/{item_id}/similar", tags=["items"], response_model=RecommendationOut)
 async def similar(
-    item_id: IdPath, engine: EngineDep, settings: SettingsDep, metrics: MetricsDep, k: K = None
+    item_id: IdPath,
+    engine: EngineDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    k: K = None,
+    user_id: IdQuery = None,
 ) -> Response:
-    """Items most related to this one."""
-    rec = engine.similar(item_id, list_size(k, settings))
+    """Items most related to this one (``user_id``: who is looking, for attribution)."""
+    rec = engine.similar(item_id, list_size(k, settings), user_id=user_id)
     return list_response(metrics.lists.served("similar", rec))
