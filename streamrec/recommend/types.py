@@ -27,6 +27,7 @@ class RecommendedItem:
     score: float
     reasons: list[str]
     sources: dict[str, float] = field(default_factory=dict)
+    propensity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class Recommendation:
     variant: str = "default"
     model_version: str | None = None
     fallback: bool = False
+    next_page_token: str | None = None
+    degraded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

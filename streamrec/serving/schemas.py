@@ -64,6 +64,9 @@ class RecommendedItemOut(BaseModel):
     score: float
     reasons: list[str]
     sources: dict[str, float]
+    propensity: float | None = Field(
+        default=None, description="The probability of an exploration slot's draw."
+    )
 
 
 class RecommendationOut(BaseModel):
@@ -75,6 +78,8 @@ class RecommendationOut(BaseModel):
     model_version: str | None
     recommendation_id: str
     fallback: bool
+    next_page_token: str | None = None
+    degraded: list[str] = Field(default_factory=list)
 
 
 class Accepted(BaseModel):

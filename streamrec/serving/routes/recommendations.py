@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from streamrec.serving.dependencies import (
@@ -35,20 +37,43 @@ async def recommendations(
     exclude_seen: bool = True,
     category: IdQuery = None,
     context_item: IdQuery = None,
+    exclude: Annotated[str | None, Query(max_length=100_000)] = None,
+    rules: Annotated[list[str] | None, Query(max_length=100)] = None,
+    page_token: Annotated[str | None, Query(max_length=1_000_000)] = None,
+    category_cap: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    mmr_lambda: Annotated[float | None, Query(ge=0, le=1)] = None,
 ) -> Response:
     """Personalized "for you" list.
 
     ``category`` keeps items that have it among their categories; ``context_item``
-    is an item the user is looking at now (its neighbours come first).
+    is an item the user is looking at now (its neighbours come first). ``exclude``
+    is a comma-separated list of items never to return; each ``rules`` is a business
+    rule (``filter: price < 50``, docs/shaping.md); ``category_cap`` and
+    ``mmr_lambda`` override the diversity settings; ``page_token`` (a response's
+    ``next_page_token``) asks for the next page.
     """
     rec = engine.recommend(
         user_id,
         list_size(k, settings),
+        exclude=[i for i in (exclude or "").split(",") if i],
         exclude_seen=exclude_seen,
         category=category,
         context_item=context_item,
+        rules=tuple(rules or ()),
+        shaping=_overlay(category_cap, mmr_lambda),
+        page_token=page_token,
     )
     return list_response(metrics.lists.served("recommendations", rec))
+
+
+def _overlay(category_cap: int | None, mmr_lambda: float | None) -> dict[str, Any] | None:
+    """The shaping settings a request overrides."""
+    diversity = {
+        key: value
+        for key, value in (("category_cap", category_cap), ("mmr_lambda", mmr_lambda))
+        if value is not None
+    }
+    return {"diversity": diversity} if diversity else None
 
 
 @router.get("/v1/items/popular", tags=["items"], response_model=RecommendationOut)
