@@ -29,8 +29,10 @@ from streamrec.log.base import EventLog, Positions
 from streamrec.models.schedule import RetrainScheduler, RetrainStatus
 from streamrec.monitoring.telemetry import EngineTelemetry
 from streamrec.processing.drift_monitor import FeatureDrift
+from streamrec.recommend.explain import Explanation, explain
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
+from streamrec.recommend.request import Request
 from streamrec.recommend.types import Recommendation
 from streamrec.state.base import CatalogItem, ItemStats, Ranking, ServingState, UserProfile
 from streamrec.state.memory.journal import CatalogJournal
@@ -156,7 +158,7 @@ class Engine(Generic[StateT]):
             sources=(lambda: model_sources(models, settings.weights)) if models else tuple,
             model_version=(lambda: models.version) if models else lambda: None,
         )
-        self._closers: list[Callable[[], None]] = []
+        self._closers: list[Callable[[], None]] = [self.recommender.close]
 
     # -- events ---------------------------------------------------------------
 
@@ -211,6 +213,15 @@ class Engine(Generic[StateT]):
         if self._drift is not None and not fallback:
             self._drift.served([item.score for item in found.items])
         return _flagged(found, fallback)
+
+    def explain(
+        self, user_id: str, item_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
+    ) -> Explanation:
+        """What happened to ``item_id`` in the user's top ``k`` with ``options`` (the
+        options of :meth:`recommend`)."""
+        request = Request(user_id, k, tuple(exclude), **options)
+        with self.read_watch():
+            return explain(self.recommender, request, item_id)
 
     def similar(self, item_id: str, k: int) -> Recommendation:
         """Items most related to ``item_id``."""

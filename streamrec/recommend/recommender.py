@@ -31,6 +31,7 @@ state has never seen (no event, no catalog entry) is not a candidate.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
@@ -42,11 +43,13 @@ import numpy as np
 from streamrec.config import RecommendSettings
 from streamrec.recommend.bridge import Bridges
 from streamrec.recommend.candidates import CandidateSet, Column, Seeds, cooccurrence_column
+from streamrec.recommend.gather import Producer, SourceGatherer
 from streamrec.recommend.paging import PageCache, PageToken
 from streamrec.recommend.reasons import render
 from streamrec.recommend.request import Request
 from streamrec.recommend.rules import ItemFacts
 from streamrec.recommend.shaping import overlaid, shaping_stages
+from streamrec.recommend.shaping_settings import ShapingSettings
 from streamrec.recommend.stages import (
     AvailableOnly,
     Banned,
@@ -69,19 +72,36 @@ from streamrec.recommend.types import (
     SourceKind,
     SourceRows,
 )
-from streamrec.state.base import Catalog, DenseReads, Ranking
+from streamrec.state.base import Catalog, DenseReads, Ranking, UserArrays
 
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """A shaped list kept for its next pages: :meth:`Recommender.shortlist`'s answer
-    and how many items the token had served before it was built."""
+    """A shaped list (kept for its next pages): the scored candidates, the rows of the
+    list in order, the seeds, the marks, the sources dropped (raised or late), and
+    how many items a page token had served before the list was built."""
 
     scored: Scored
     rows: np.ndarray
     seeds: Seeds
     marks: Marks
-    base: int
+    degraded: tuple[str, ...] = ()
+    base: int = 0
+
+
+def _neighbours(state: DenseReads, weight: float, seeds: Seeds, per_seed: int) -> Column:
+    rows = state.neighbor_rows(seeds.ids, per_seed)
+    return cooccurrence_column("cooccurrence", weight, seeds, rows)
+
+
+def _column(name: str, weight: float, ask: Callable[[], SourceRows]) -> Column:
+    return Column.of(name, weight, ask())
+
+
+def _popular(state: DenseReads, weight: float, pool: int, category: str | None) -> Column:
+    ids, scores = state.top_rows(Ranking.POPULAR, pool, category)
+    where = f" in {category}" if category else ""
+    return Column.of("popularity", weight, SourceRows(ids, scores, f"popular{where}"))
 
 
 class Recommender:
@@ -128,6 +148,7 @@ class Recommender:
         self.stages: list[ListStage] = [ExcludeBanned(), RankCut(), AvailableOnly(), InCategory()]
         self.shaping: list[ListStage] = shaping_stages(settings.shaping, ())
         self.pages = PageCache(settings.shaping.page_ttl_s, settings.shaping.page_lists)
+        self.gatherer = SourceGatherer()
         self._sources = sources
         self._model_version = model_version
 
@@ -156,7 +177,7 @@ class Recommender:
         InvalidInput
             If a rule or the page token of the request is malformed.
         """
-        stages = self._shaping_of(request)
+        shaping, stages = self.plan(request)
         token = PageToken.first()
         if request.page_token is not None:
             token = PageToken.decode(request.page_token)
@@ -164,18 +185,20 @@ class Recommender:
             if held is not None and len(token.served) - held.base < len(held.rows):
                 return self._page(request, token, held)
             request = dataclasses.replace(request, exclude=(*request.exclude, *token.served))
-        scored, rows, seeds, marks = self.shortlist(request, stages)
-        return self._page(request, token, Held(scored, rows, seeds, marks, len(token.served)))
+        held = self.shortlist(request, shaping, stages)
+        return self._page(request, token, dataclasses.replace(held, base=len(token.served)))
 
     def shortlist(
         self,
         request: Request,
+        shaping: ShapingSettings,
         stages: Sequence[ListStage],
         trace: list[tuple[str, np.ndarray]] | None = None,
-    ) -> tuple[Scored, np.ndarray, Seeds, Marks]:
+    ) -> Held:
         """Every stage of a user's list up to its rendering: the scored candidates,
-        the rows of the shaped list (best first, longer than ``k``), the seeds and the
-        marks. With ``trace``, each stage's name and the rows it kept are appended."""
+        the rows of the shaped list (best first, longer than ``k``), the seeds, the
+        marks and the sources dropped. With ``trace``, each stage's name and the rows
+        it kept are appended."""
         state, settings = self.state, self.settings
         user = state.user_arrays(request.user_id) if request.user_id is not None else None
         context = None
@@ -183,32 +206,42 @@ class Recommender:
             (known,) = state.item_ids([request.context_item]).tolist()
             context = (known, request.context_item)
         seeds = Seeds.of_user(user, context, settings.seed_items, settings.recency_half_life_items)
-        pool = settings.candidates_per_source
-        columns: list[Column] = []
-        weight = self._weight("cooccurrence", "collaborative")
-        if weight > 0:
-            per_seed = max(pool // max(len(seeds), 1), 20)
-            rows = state.neighbor_rows(seeds.ids, per_seed)
-            columns.append(cooccurrence_column("cooccurrence", weight, seeds, rows))
-        for source in self._sources():
-            weight = self._weight(source.name, source.kind)
-            if weight > 0:
-                columns.append(
-                    Column.of(source.name, weight, source.candidates(user, pool, self.ids))
-                )
-        weight = self._weight("popularity", "popularity")
-        if weight > 0:
-            popular_pool = min(pool, 5 * request.k + (len(user.seen) if user is not None else 0))
-            ids, scores = state.top_rows(Ranking.POPULAR, popular_pool, request.category)
-            where = f" in {request.category}" if request.category else ""
-            columns.append(
-                Column.of("popularity", weight, SourceRows(ids, scores, f"popular{where}"))
-            )
+        columns, degraded = self.gatherer.gather(
+            self._producers(request, user, seeds), shaping.budget_ms
+        )
         candidates = CandidateSet.gather(columns)
         scored = self.score(features(candidates, user, state))
         banned = Banned.of(request, user, state)
         shaped, marks = self._post_process(request, scored, banned, [*self.stages, *stages], trace)
-        return scored, shaped, seeds, marks
+        return Held(scored, shaped, seeds, marks, degraded)
+
+    def _producers(self, request: Request, user: UserArrays | None, seeds: Seeds) -> list[Producer]:
+        """The candidate sources of a user's list whose weight is above 0."""
+        state, pool = self.state, self.settings.candidates_per_source
+        producers: list[Producer] = []
+        weight = self._weight("cooccurrence", "collaborative")
+        if weight > 0:
+            per_seed = max(pool // max(len(seeds), 1), 20)
+            producers.append(
+                ("cooccurrence", functools.partial(_neighbours, state, weight, seeds, per_seed))
+            )
+        for source in self._sources():
+            weight = self._weight(source.name, source.kind)
+            if weight > 0:
+                ask = functools.partial(source.candidates, user, pool, self.ids)
+                producers.append(
+                    (source.name, functools.partial(_column, source.name, weight, ask))
+                )
+        weight = self._weight("popularity", "popularity")
+        if weight > 0:
+            popular_pool = min(pool, 5 * request.k + (len(user.seen) if user is not None else 0))
+            popular = functools.partial(_popular, state, weight, popular_pool, request.category)
+            producers.append(("popularity", popular))
+        return producers
+
+    def close(self) -> None:
+        """Stop the thread pool of budgeted requests."""
+        self.gatherer.close()
 
     def model_version(self) -> str | None:
         """The version of the batch models in use (``None`` before any is loaded)."""
@@ -247,10 +280,23 @@ class Recommender:
         ]
         return Recommendation(None, items, uuid.uuid4().hex, model_version=self._model_version())
 
-    def _shaping_of(self, request: Request) -> list[ListStage]:
+    def plan(self, request: Request) -> tuple[ShapingSettings, list[ListStage]]:
+        """The shaping settings and stages of ``request`` (the recommender's own
+        without overrides).
+
+        Raises
+        ------
+        InvalidInput
+            If a rule or a shaping setting of the request is malformed.
+        """
         if not request.shaping and not request.rules:
-            return self.shaping
-        return shaping_stages(overlaid(self.settings.shaping, request.shaping), request.rules)
+            return self.settings.shaping, self.shaping
+        shaping = overlaid(self.settings.shaping, request.shaping)
+        return shaping, shaping_stages(shaping, request.rules)
+
+    def sources(self) -> Sequence[CandidateSource]:
+        """The model sources in use now."""
+        return self._sources()
 
     def _post_process(
         self,
@@ -279,7 +325,8 @@ class Recommender:
             served = (*token.served, *(item.item_id for item in items))
             following = PageToken(token.list_id, served).encode()
             self.pages.put(token.list_id, held)
-        return dataclasses.replace(self._listed(request, items), next_page_token=following)
+        listed = self._listed(request, items)
+        return dataclasses.replace(listed, next_page_token=following, degraded=held.degraded)
 
     def _listed(self, request: Request, items: list[RecommendedItem]) -> Recommendation:
         return Recommendation(

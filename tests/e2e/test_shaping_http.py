@@ -165,3 +165,51 @@ def test_a_malformed_page_token_is_a_422(client: TestClient) -> None:
     response = client.get("/v1/users/cold/recommendations?page_token=not-a-token")
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "page_token"
+
+
+def _why(client: TestClient, item: str, query: str = "", user: str = "shopper") -> dict[str, Any]:
+    response = client.get(f"/v1/users/{user}/recommendations/explain?item_id={item}&{query}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_explain_names_the_stage_that_dropped_each_item(client: TestClient) -> None:
+    events = [
+        {"user_id": "shopper", "item_id": "a0", "type": "view", "timestamp": 9_000},
+        {"user_id": "shopper", "item_id": "b5", "type": "dislike", "timestamp": 9_001},
+    ]
+    assert client.post("/v1/events?wait=true", json={"events": events}).status_code == 202
+    new = {"title": "Brand new", "categories": ["c"], "price": 5.0}
+    assert client.put("/v1/items/fresh", json=new).status_code == 200
+    gone = {"title": "C9", "categories": ["c"], "price": 95.0, "available": False}
+    assert client.put("/v1/items/c9", json=gone).status_code == 200
+
+    full = _ids(_list(client, "k=20", user="shopper"))
+    assert not {"a0", "b5", "c9", "fresh"} & set(full)
+    assert _why(client, "a0")["stage"] == "filtered" and _why(client, "a0")["by"] == "seen"
+    assert _why(client, "b5")["by"] == "disliked"
+    assert _why(client, "c9")["by"] == "unavailable"
+    ruled = _why(client, "a1", "rules=filter: price < 50")
+    assert ruled == {**ruled, "stage": "filtered", "by": "rule filter: price < 50"}
+    never = _why(client, "fresh")
+    assert never["stage"] == "never_candidate" and never["sources"] == {}
+
+    last = full[-1]
+    below = _why(client, last, "k=3")
+    assert below["stage"] == "below_cut" and below["rank"] > 3
+    assert below["score"] <= below["kth_score"]
+    first_a = [i for i in full if CATEGORY[i] == "a"]
+    capped = _why(client, first_a[2], "k=6&category_cap=2")
+    assert capped["stage"] == "demoted" and capped["by"] == "diversity"
+    served = _why(client, full[0], "k=3")
+    assert served["stage"] == "served" and served["rank"] == 1
+    assert set(served["sources"]) <= {"cooccurrence", "popularity"}
+
+
+def test_explain_of_a_never_candidate_names_the_sources_that_could_have(
+    client: TestClient,
+) -> None:
+    never = _why(client, "c11", "k=1", user="cold")  # the popular pool of k=1 is 5 deep
+    assert never["stage"] == "never_candidate"
+    assert never["sources"] == {"popularity": 12}

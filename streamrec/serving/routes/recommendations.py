@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import dataclasses
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from streamrec.events import MAX_ID_LENGTH
 from streamrec.serving.dependencies import (
     EngineDep,
     IdPath,
@@ -16,8 +18,9 @@ from streamrec.serving.dependencies import (
     SettingsDep,
     list_size,
 )
+from streamrec.serving.list_options import ListOptionsDep
 from streamrec.serving.responses import list_response
-from streamrec.serving.schemas import RecommendationOut
+from streamrec.serving.schemas import ExplanationOut, RecommendationOut
 from streamrec.state.base import Ranking
 
 router = APIRouter()
@@ -33,47 +36,34 @@ async def recommendations(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    options: ListOptionsDep,
     k: K = None,
-    exclude_seen: bool = True,
-    category: IdQuery = None,
-    context_item: IdQuery = None,
-    exclude: Annotated[str | None, Query(max_length=100_000)] = None,
-    rules: Annotated[list[str] | None, Query(max_length=100)] = None,
     page_token: Annotated[str | None, Query(max_length=1_000_000)] = None,
-    category_cap: Annotated[int | None, Query(ge=1, le=10_000)] = None,
-    mmr_lambda: Annotated[float | None, Query(ge=0, le=1)] = None,
 ) -> Response:
-    """Personalized "for you" list.
-
-    ``category`` keeps items that have it among their categories; ``context_item``
-    is an item the user is looking at now (its neighbours come first). ``exclude``
-    is a comma-separated list of items never to return; each ``rules`` is a business
-    rule (``filter: price < 50``, docs/shaping.md); ``category_cap`` and
-    ``mmr_lambda`` override the diversity settings; ``page_token`` (a response's
-    ``next_page_token``) asks for the next page.
-    """
-    rec = engine.recommend(
-        user_id,
-        list_size(k, settings),
-        exclude=[i for i in (exclude or "").split(",") if i],
-        exclude_seen=exclude_seen,
-        category=category,
-        context_item=context_item,
-        rules=tuple(rules or ()),
-        shaping=_overlay(category_cap, mmr_lambda),
-        page_token=page_token,
-    )
+    """Personalized "for you" list, shaped by the options (docs/shaping.md);
+    ``page_token`` (a response's ``next_page_token``) asks for the next page."""
+    size = list_size(k, settings)
+    rec = engine.recommend(user_id, size, page_token=page_token, **options.options)
     return list_response(metrics.lists.served("recommendations", rec))
 
 
-def _overlay(category_cap: int | None, mmr_lambda: float | None) -> dict[str, Any] | None:
-    """The shaping settings a request overrides."""
-    diversity = {
-        key: value
-        for key, value in (("category_cap", category_cap), ("mmr_lambda", mmr_lambda))
-        if value is not None
-    }
-    return {"diversity": diversity} if diversity else None
+@router.get(
+    "/v1/users/{user_id}/recommendations/explain",
+    tags=["recommendations"],
+    response_model=ExplanationOut,
+)
+async def explain(
+    user_id: IdPath,
+    item_id: Annotated[str, Query(min_length=1, max_length=MAX_ID_LENGTH)],
+    engine: EngineDep,
+    settings: SettingsDep,
+    options: ListOptionsDep,
+    k: K = None,
+) -> ExplanationOut:
+    """Why ``item_id`` is or is not on the user's list of the same options: the stage
+    that dropped or demoted it (docs/shaping.md)."""
+    found = engine.explain(user_id, item_id, list_size(k, settings), **options.options)
+    return ExplanationOut.model_validate(dataclasses.asdict(found))
 
 
 @router.get("/v1/items/popular", tags=["items"], response_model=RecommendationOut)
