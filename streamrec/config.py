@@ -25,6 +25,7 @@ from pydantic_settings import (
 from streamrec.access import AuthSettings, LimitSettings
 from streamrec.errors import ConfigError
 from streamrec.models.settings import ModelSettings
+from streamrec.recommend.shaping_settings import ShapingSettings
 
 DAY_S = 86_400.0
 
@@ -120,6 +121,7 @@ class RecommendSettings(_Section):
     session_category_boost: float = Field(default=0.2, ge=0)
     recency_half_life_items: float = Field(default=10.0, gt=0)
     trending_prior: float = Field(default=1.0, gt=0)
+    shaping: ShapingSettings = ShapingSettings()
 
 
 class LogSettings(_Section):

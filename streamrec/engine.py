@@ -34,8 +34,10 @@ from streamrec.log.base import EventLog, Positions
 from streamrec.models.schedule import RetrainScheduler, RetrainStatus
 from streamrec.monitoring.telemetry import EngineTelemetry
 from streamrec.processing.drift_monitor import FeatureDrift
+from streamrec.recommend.explain import Explanation, explain
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
+from streamrec.recommend.request import Request
 from streamrec.recommend.types import Recommendation
 from streamrec.state.base import (
     CatalogItem,
@@ -178,7 +180,7 @@ class Engine(Generic[StateT]):
             self.recommender,
             attributor.served_log if attributor is not None else None,
         )
-        self._closers: list[Callable[[], None]] = []
+        self._closers: list[Callable[[], None]] = [self.experiments.close]
 
     def recommender_for(self, settings: Settings) -> Recommender:
         """A recommender over this engine's state and models, built from ``settings``
@@ -261,6 +263,15 @@ class Engine(Generic[StateT]):
         latency_ms = (time.perf_counter() - started) * 1000
         return self.experiments.served(_flagged(found, fallback), arm, RECOMMENDATIONS, latency_ms)
 
+    def explain(
+        self, user_id: str, item_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
+    ) -> Explanation:
+        """What happened to ``item_id`` in the user's top ``k`` with ``options`` (the
+        options of :meth:`recommend`)."""
+        request = Request(user_id, k, tuple(exclude), **options)
+        with self.read_watch():
+            return explain(self.recommender, request, item_id)
+
     def similar(self, item_id: str, k: int, user_id: str | None = None) -> Recommendation:
         """Items most related to ``item_id`` (logged as served, to ``user_id`` if known)."""
         started = time.perf_counter()
@@ -306,6 +317,7 @@ class Engine(Generic[StateT]):
     def published_models(self) -> list[dict[str, Any]]:
         """The manifests of the published model versions, newest first."""
         return self.models.published() if self.models is not None else []
+
     def experiment_report(self, experiment_id: str) -> dict[str, Any]:
         """The report of an experiment (see :mod:`streamrec.experiments.report`).
 

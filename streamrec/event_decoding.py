@@ -94,9 +94,7 @@ def _contexts(events: list[StrictEvent]) -> list[dict[str, Any] | None] | None:
     return contexts
 
 
-def _columns(
-    events: list[StrictEvent], stamp: int, window: TimeWindow | None
-) -> EventBatch | None:
+def _columns(events: list[StrictEvent], stamp: int, window: TimeWindow | None) -> EventBatch | None:
     """The batch of strictly decoded events, or ``None`` if a column check fails."""
     contexts = _contexts(events)
     if contexts is None:

@@ -192,6 +192,14 @@ class Experiments:
                 recommender = self._recommenders[digest] = self._build(merged)
         return Arm(experiment, name, recommender, digest)
 
+    def close(self) -> None:
+        """Release the recommenders built for the default and for variants."""
+        with self._lock:
+            built = [self._default.recommender, *self._recommenders.values()]
+            self._recommenders.clear()
+        for recommender in built:
+            recommender.close()
+
     def served(
         self, rec: Recommendation, arm: Arm, surface: str, latency_ms: float
     ) -> Recommendation:

@@ -27,6 +27,7 @@ class RecommendedItem:
     score: float
     reasons: list[str]
     sources: dict[str, float] = field(default_factory=dict)
+    propensity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ class Recommendation:
     fallback: bool = False
     experiment: str | None = None
     teams: tuple[str, ...] | None = None
+    next_page_token: str | None = None
+    degraded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,6 +231,14 @@ class DenseReads(ItemNames, Protocol):
         categories; ``False`` for items the catalog does not know)."""
         ...
 
+    def catalog_rows(self, ids: np.ndarray) -> list[CatalogItem | None]:
+        """:meth:`Catalog.get` over dense ids (``None`` where unknown)."""
+        ...
+
+    def stats_rows(self, ids: np.ndarray) -> list[ItemStats | None]:
+        """:meth:`OnlineState.item_stats` over dense ids (``None`` where never seen)."""
+        ...
+
 
 @runtime_checkable
 class ServingState(OnlineState, Catalog, DenseReads, Protocol):

@@ -44,3 +44,8 @@ def test_bad_values_raise_config_error(tmp_path: Path) -> None:
 def test_archive_backoff_cap_is_not_below_its_base() -> None:
     with pytest.raises(ConfigError, match="backoff_max_s"):
         load_settings(archive={"backoff_base_s": 5.0, "backoff_max_s": 1.0})
+
+
+def test_a_malformed_rule_in_the_settings_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="rule 0: .*position 15"):
+        load_settings(recommend={"shaping": {"rules": ["filter: price <"]}})

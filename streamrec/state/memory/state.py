@@ -180,6 +180,16 @@ class MemoryState:
         with self.lock:
             return self.item_categories.contains(ids, category)
 
+    def catalog_rows(self, ids: np.ndarray) -> list[CatalogItem | None]:
+        """:meth:`get` over dense ids."""
+        with self.lock:
+            return [self.catalog.get(name) for name in self.items.names(ids)]
+
+    def stats_rows(self, ids: np.ndarray) -> list[ItemStats | None]:
+        """:meth:`item_stats` over dense ids."""
+        with self.lock:
+            return self.item_stats(self.items.names(ids))
+
     # -- names ----------------------------------------------------------------
 
     def item_ids(self, names: Sequence[str]) -> np.ndarray:
