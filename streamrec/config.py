@@ -60,13 +60,21 @@ class EventWeights(_Section):
 
 
 class DecaySettings(_Section):
-    """Half-lives (seconds of event time) of the decayed counters."""
+    """Half-lives (seconds of event time) of the decayed counters.
 
-    popularity_half_life_s: float = Field(default=7 * DAY_S, gt=0)
+    Only trending is measured in time by default: its short and long windows compare
+    recent rates on live traffic. Popularity, co-occurrence and affinities are
+    counts (half-life 0: no decay), so a history replayed from years of events keeps
+    all of it; what makes a user's list recent is measured in that user's own items
+    (``cooccurrence.window``, ``recommend.recency_half_life_items``). A positive
+    half-life decays a counter in event time (docs/design.md, "Time scales").
+    """
+
+    popularity_half_life_s: float = Field(default=0.0, ge=0)
     trending_short_half_life_s: float = Field(default=6 * 3600.0, gt=0)
     trending_long_half_life_s: float = Field(default=7 * DAY_S, gt=0)
-    cooccurrence_half_life_s: float = Field(default=30 * DAY_S, gt=0)
-    affinity_half_life_s: float = Field(default=7 * DAY_S, gt=0)
+    cooccurrence_half_life_s: float = Field(default=0.0, ge=0)
+    affinity_half_life_s: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
     def _trending_windows(self) -> DecaySettings:
