@@ -194,6 +194,13 @@ class Engine(Generic[StateT]):
             model_version=(lambda: models.version) if models else lambda: None,
         )
 
+    def use_recommender(self, recommender: Recommender) -> None:
+        """Serve lists outside experiments from ``recommender`` (one built with other
+        sources, say) instead of the one built from the settings."""
+        self.recommender.close()
+        self.recommender = recommender
+        self.experiments.use_default(recommender)
+
     # -- events ---------------------------------------------------------------
 
     def ingest(self, batch: EventBatch, wait: bool = False) -> EventBatch:

@@ -192,6 +192,10 @@ class Experiments:
                 recommender = self._recommenders[digest] = self._build(merged)
         return Arm(experiment, name, recommender, digest)
 
+    def use_default(self, recommender: Recommender) -> None:
+        """Serve users outside any experiment (and ``default``) from ``recommender``."""
+        self._default = dataclasses.replace(self._default, recommender=recommender)
+
     def close(self) -> None:
         """Release the recommenders built for the default and for variants."""
         with self._lock:

@@ -69,8 +69,13 @@ def client(tmp_path: Path, sleepy: list[SleepySource]) -> Iterator[TestClient]:
         engine: Engine[Any] = in_memory_engine(settings)
         slow = SleepySource(engine, delay_s=0.5)
         sleepy.append(slow)
-        engine.recommender = Recommender(
-            engine.state, engine.state, settings.recommend, sources=lambda: [slow, BrokenSource()]
+        engine.use_recommender(
+            Recommender(
+                engine.state,
+                engine.state,
+                settings.recommend,
+                sources=lambda: [slow, BrokenSource()],
+            )
         )
         return engine
 
