@@ -201,10 +201,13 @@ class Engine(Generic[StateT]):
         return self.progress.wait_for(positions, timeout_s)
 
     def upsert_items(self, items: Sequence[CatalogItem]) -> None:
-        """Durably record catalog items, then make them visible."""
+        """Durably record catalog items, then make them visible (and give them content
+        neighbours at once where a content model is loaded)."""
         if self.journal is not None:
             self.journal.append(items)
         self.state.upsert(items)
+        if self.models is not None:
+            self.models.add_items(items)
 
     # -- reads ----------------------------------------------------------------
 

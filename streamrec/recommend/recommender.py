@@ -174,11 +174,13 @@ class Recommender:
         return self._finish(request, scored, Banned.of(request, None, self.state), seeds)
 
     def ranked(self, ranking: Ranking, k: int, category: str | None = None) -> Recommendation:
-        """The popular or trending list."""
+        """The popular or trending list (of one primary category); its items' score
+        breakdown names the source as recommendations do (``popularity``, ``trending``)."""
         ids, scores = self.state.top_rows(ranking, k, category)
+        source = "popularity" if ranking is Ranking.POPULAR else ranking.value
         where = f" in {category}" if category else ""
         items = [
-            RecommendedItem(item, score, [f"{ranking.value}{where}"], {ranking.value: score})
+            RecommendedItem(item, score, [f"{ranking.value}{where}"], {source: score})
             for item, score in zip(self.state.item_names(ids), scores.tolist(), strict=True)
         ]
         return Recommendation(None, items, uuid.uuid4().hex, model_version=self._model_version())

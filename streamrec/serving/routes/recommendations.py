@@ -38,7 +38,8 @@ async def recommendations(
 ) -> Response:
     """Personalized "for you" list.
 
-    ``category`` keeps items that have it among their categories; ``context_item``
+    ``category`` keeps items that list it among their categories (popular and
+    trending lists rank by primary category); ``context_item``
     is an item the user is looking at now (its neighbours come first).
     """
     rec = engine.recommend(
@@ -59,7 +60,12 @@ async def popular(
     k: K = None,
     category: IdQuery = None,
 ) -> Response:
-    """Most popular available items (decayed), optionally of one category."""
+    """Most popular available items (decayed).
+
+    ``category`` ranks the items whose primary (first-listed) category it is: each
+    item is counted in one category ranking, kept incrementally. (Recommendations'
+    ``category`` is wider: any item that lists it.)
+    """
     rec = engine.ranked(Ranking.POPULAR, list_size(k, settings), category)
     return list_response(metrics.lists.served("popular", rec))
 
@@ -72,7 +78,10 @@ async def trending(
     k: K = None,
     category: IdQuery = None,
 ) -> Response:
-    """Items whose recent activity rises fastest against their longer-term rate."""
+    """Items whose recent activity rises fastest against their longer-term rate.
+
+    ``category`` ranks the items whose primary (first-listed) category it is.
+    """
     rec = engine.ranked(Ranking.TRENDING, list_size(k, settings), category)
     return list_response(metrics.lists.served("trending", rec))
 
