@@ -122,7 +122,14 @@ def models_page(request: Request, engine: EngineDep) -> HTMLResponse:
 @router.get("/drift", response_class=HTMLResponse)
 def drift_page(request: Request, engine: EngineDep) -> HTMLResponse:
     """PSI and KL of each monitored feature, with both windows' shares."""
-    return _page(request, "drift.html", page="drift", features=views.drift_view(engine))
+    return _page(
+        request,
+        "drift.html",
+        page="drift",
+        features=views.drift_view(engine),
+        settings=engine.settings.drift,
+        applied=engine.applied_events(),
+    )
 
 
 @router.get("/shop", response_class=HTMLResponse)
