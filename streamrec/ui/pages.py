@@ -18,8 +18,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from streamrec.engine import Engine
 from streamrec.events import MAX_ID_LENGTH
 from streamrec.serving.dependencies import EngineDep, MetricsDep
+from streamrec.serving.metrics import ApiMetrics
 from streamrec.ui import views
 from streamrec.ui.live import LiveWindow, Sample
 
@@ -84,7 +86,7 @@ def overview_fragment(request: Request, engine: EngineDep, metrics: MetricsDep) 
     return _page(request, "_overview.html", **_overview(request, engine, metrics))
 
 
-def _overview(request: Request, engine: EngineDep, metrics: MetricsDep) -> dict[str, Any]:
+def _overview(request: Request, engine: Engine[Any], metrics: ApiMetrics) -> dict[str, Any]:
     live: LiveWindow = request.app.state.ui_live
     return {
         "view": views.overview(engine),
