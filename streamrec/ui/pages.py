@@ -18,8 +18,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from streamrec.engine import Engine
 from streamrec.events import MAX_ID_LENGTH
 from streamrec.serving.dependencies import EngineDep, MetricsDep
+from streamrec.serving.metrics import ApiMetrics
 from streamrec.ui import views
 from streamrec.ui.live import LiveWindow, Sample
 
@@ -84,7 +86,7 @@ def overview_fragment(request: Request, engine: EngineDep, metrics: MetricsDep) 
     return _page(request, "_overview.html", **_overview(request, engine, metrics))
 
 
-def _overview(request: Request, engine: EngineDep, metrics: MetricsDep) -> dict[str, Any]:
+def _overview(request: Request, engine: Engine[Any], metrics: ApiMetrics) -> dict[str, Any]:
     live: LiveWindow = request.app.state.ui_live
     return {
         "view": views.overview(engine),
@@ -122,7 +124,14 @@ def models_page(request: Request, engine: EngineDep) -> HTMLResponse:
 @router.get("/drift", response_class=HTMLResponse)
 def drift_page(request: Request, engine: EngineDep) -> HTMLResponse:
     """PSI and KL of each monitored feature, with both windows' shares."""
-    return _page(request, "drift.html", page="drift", features=views.drift_view(engine))
+    return _page(
+        request,
+        "drift.html",
+        page="drift",
+        features=views.drift_view(engine),
+        settings=engine.settings.drift,
+        applied=engine.applied_events(),
+    )
 
 
 @router.get("/shop", response_class=HTMLResponse)

@@ -46,12 +46,12 @@ def _row(page: Any, row: str) -> list[str]:
 
 
 def _after_update(page: Any, action: Any) -> None:
-    """Run ``action`` and wait until the page has read the rows again."""
-    before = page.eval_on_selector("#for-you", "row => row.dataset.updated || ''")
+    """Run ``action`` (which sends one event) and wait until the rows shown reflect it."""
+    sent = int(page.eval_on_selector("#for-you", "row => row.dataset.events || '0'"))
     action()
     page.wait_for_function(
-        "before => (document.querySelector('#for-you').dataset.updated || '') !== before",
-        arg=before,
+        "expected => document.querySelector('#for-you').dataset.events === expected",
+        arg=str(sent + 1),
     )
 
 

@@ -128,6 +128,12 @@ def test_an_over_long_id_is_a_clear_422(client: TestClient) -> None:
     assert answer.json()["error"]["code"]
 
 
+def test_the_drift_page_says_what_the_windows_wait_for(client: TestClient) -> None:
+    text = _text(client.get("/ui/drift").text)
+    assert "No feature has both windows yet" in text
+    assert "the reference is the first 40 events (10 applied so far)" in text
+
+
 def test_the_drift_page_shows_each_feature_with_both_windows(client: TestClient) -> None:
     shop = SyntheticShop(n_users=20, n_items=10, n_categories=3, seed=2)
     for batch in shop.events(120, chunk_size=60):

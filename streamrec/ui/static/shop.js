@@ -1,6 +1,7 @@
 // The live storefront: every click is an event sent to POST /v1/events (applied
 // before the answer, ?wait=true), then the "for you" and "similar" rows are read
-// again from the JSON API and items new to a row are highlighted.
+// again from the JSON API and items new to a row are highlighted. The "for you" row's
+// data-events attribute says how many of the page's events the rows shown reflect.
 (function () {
   "use strict";
   const ROW = 8;
@@ -11,7 +12,8 @@
   const similar = document.getElementById("similar");
   const detail = document.getElementById("detail");
   let current = null; // the item being looked at
-  let listId = null; // recommendation_id of the "for you" list shown
+  let sent = 0; // events this page has sent
+  let refreshes = 0; // reads of the rows started
 
   const params = new URLSearchParams(location.search);
   shopper.value = shopper.value || params.get("user") || localStorage.getItem("streamrec-shopper") ||
@@ -41,9 +43,9 @@
     return catalog[id];
   }
 
-  async function render(row, list) {
+  async function cardsOf(row, list) {
     const before = new Set(Array.from(row.children, (el) => el.dataset.itemId));
-    const cards = await Promise.all(list.items.map(async (item) => {
+    return Promise.all(list.items.map(async (item) => {
       const meta = await titleOf(item.item_id);
       const card = document.createElement("button");
       card.type = "button";
@@ -56,17 +58,27 @@
       card.children[2].textContent = item.reasons[0] || "";
       return card;
     }));
+  }
+
+  function show(row, cards) {
     row.replaceChildren(...cards);
     if (!cards.length) row.innerHTML = '<p class="empty">nothing yet</p>';
   }
 
   async function refresh() {
+    const generation = ++refreshes;
+    const reflected = sent; // every event sent so far is applied (?wait=true)
+    const looking = current;
     const u = encodeURIComponent(user());
     const list = await api("/v1/users/" + u + "/recommendations?k=" + ROW);
-    listId = list.recommendation_id;
-    await render(forYou, list);
-    if (current) await render(similar, await api("/v1/items/" + encodeURIComponent(current) + "/similar?k=" + ROW));
-    forYou.dataset.updated = String(Date.now());
+    const mine = await cardsOf(forYou, list);
+    const related = looking
+      ? await cardsOf(similar, await api("/v1/items/" + encodeURIComponent(looking) + "/similar?k=" + ROW))
+      : null;
+    if (generation !== refreshes) return; // a newer read is under way: keep its answer
+    show(forYou, mine);
+    if (related) show(similar, related);
+    forYou.dataset.events = String(reflected);
   }
 
   async function send(type, itemId, recommendationId) {
@@ -77,6 +89,7 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(event),
     });
+    sent += 1;
     status.textContent = type.replace(/_/g, " ") + " of " + (await titleOf(itemId)).title + " sent";
   }
 
