@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
@@ -188,6 +188,10 @@ class ServingSettings(_Section):
         gt=0,
         description="Socket timeout of a remote state in API replicas: a stalled state "
         "must not stall requests (they are served from the fallback instead).",
+    )
+    http_server: Literal["uvicorn", "granian"] = Field(
+        default="uvicorn",
+        description="uvicorn (httptools, uvloop) or granian (extra 'granian'), in-process.",
     )
 
 
