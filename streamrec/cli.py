@@ -157,9 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--access-log", action="store_true", help="log every request")
-    serve.add_argument(
-        "--http-server", choices=HTTP_SERVERS, help="uvicorn (default) or granian (extra)"
-    )
+    serve.add_argument("--http-server", choices=HTTP_SERVERS, help="granian (default) or uvicorn")
     serve.add_argument(
         "--retrain-every-events",
         type=_non_negative(int),

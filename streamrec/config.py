@@ -189,9 +189,10 @@ class ServingSettings(_Section):
         description="Socket timeout of a remote state in API replicas: a stalled state "
         "must not stall requests (they are served from the fallback instead).",
     )
-    http_server: Literal["uvicorn", "granian"] = Field(
-        default="uvicorn",
-        description="uvicorn (httptools, uvloop) or granian (extra 'granian'), in-process.",
+    http_server: Literal["granian", "uvicorn"] = Field(
+        default="granian",
+        description="The HTTP server, in the engine's process: granian (Rust HTTP/1.1, "
+        "the faster in BENCHMARKS.md) or uvicorn (httptools, uvloop).",
     )
 
 

@@ -1,8 +1,9 @@
 """The HTTP server under test, in its own process on a free loopback port.
 
-``python -m streamrec.bench.server --data-dir DIR --port P`` runs the API v1 app
-with uvicorn exactly like ``streamrec serve``, except that the per-request access
-log is off (a benchmark measures the serving stack, not terminal output).
+``python -m streamrec.bench.server --data-dir DIR --port P [--server S]`` runs the
+API v1 app on the HTTP server of ``streamrec serve`` (or ``S``), exactly like
+``streamrec serve`` except that the per-request access log is off (a benchmark
+measures the serving stack, not terminal output).
 """
 
 from __future__ import annotations
@@ -56,10 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamrec.bench.server")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--server", choices=HTTP_SERVERS, default=HTTP_SERVERS[0])
+    parser.add_argument("--server", choices=HTTP_SERVERS, help="default: as streamrec serve")
     args = parser.parse_args(argv)
-    app = create_app(Settings(data_dir=args.data_dir))
-    run_http(app, "127.0.0.1", args.port, args.server, log_level="warning")
+    settings = Settings(data_dir=args.data_dir)
+    app = create_app(settings)
+    server = args.server or settings.serving.http_server
+    run_http(app, "127.0.0.1", args.port, server, log_level="warning")
     return 0
 
 

@@ -1,9 +1,10 @@
-"""Run the API v1 app on an HTTP server in this process: uvicorn or granian.
+"""Run the API v1 app on an HTTP server in this process: granian or uvicorn.
 
 Both run the app's lifespan (the engine opens and closes with it) on a uvloop event
-loop and stop cleanly on SIGTERM or SIGINT. uvicorn runs with its httptools parser;
-granian (Rust HTTP, optional extra ``granian``) runs embedded, in this process, so
-that one process still owns the engine and its log.
+loop and stop cleanly on SIGTERM or SIGINT. granian (HTTP in Rust, the default:
+faster on every read route in ``scripts/compare_http_servers.py``) runs embedded,
+in this process, so that one process still owns the engine and its log; uvicorn
+runs with its httptools parser.
 """
 
 from __future__ import annotations
@@ -14,29 +15,24 @@ from typing import Any, Literal
 
 import uvicorn
 import uvloop
+from granian.constants import Interfaces
+from granian.log import LogLevels
+from granian.server import embed
 
-from streamrec.extras import import_extra
-
-HttpServer = Literal["uvicorn", "granian"]
-HTTP_SERVERS: tuple[HttpServer, ...] = ("uvicorn", "granian")
+HttpServer = Literal["granian", "uvicorn"]
+HTTP_SERVERS: tuple[HttpServer, ...] = ("granian", "uvicorn")
 
 
 def run_http(
     app: Any,
     host: str,
     port: int,
-    server: HttpServer = "uvicorn",
+    server: HttpServer = "granian",
     *,
     access_log: bool = False,
     log_level: str = "info",
 ) -> None:
-    """Serve ``app`` on ``host:port`` with ``server`` until SIGTERM or SIGINT.
-
-    Raises
-    ------
-    MissingExtra
-        If ``server`` is granian and it is not installed.
-    """
+    """Serve ``app`` on ``host:port`` with ``server`` until SIGTERM or SIGINT."""
     if server == "granian":
         _run_granian(app, host, port, access_log=access_log, log_level=log_level)
         return
@@ -52,15 +48,14 @@ def run_http(
 
 
 def _run_granian(app: Any, host: str, port: int, *, access_log: bool, log_level: str) -> None:
-    embed = import_extra("granian.server.embed", "granian", "the granian HTTP server")
     server = embed.Server(
         app,
         address=host,
         port=port,
-        interface="asgi",
+        interface=Interfaces.ASGI,
         websockets=False,
         log_access=access_log,
-        log_level=log_level,
+        log_level=LogLevels(log_level),
     )
 
     async def serve() -> None:
