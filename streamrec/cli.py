@@ -17,8 +17,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from streamrec.bench.cli import add_bench_parser
 from streamrec.bootstrap import TRAINERS, open_history, serving_engine, train
 from streamrec.bootstrap.roles import require_scaleout
@@ -30,6 +28,7 @@ from streamrec.extras import import_extra
 from streamrec.ingest import ingest_into_engine, ingest_over_http
 from streamrec.scaleout.commands import add_archive_parser, add_process_parser, add_rebase_parser
 from streamrec.serving.app import create_app
+from streamrec.serving.http_server import HTTP_SERVERS, run_http
 
 #: Commands that live with their own package: each adds its parser to the subparsers.
 PLUGGED_COMMANDS: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
@@ -52,7 +51,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
             overrides[component] = {"url": url}
     serving = {
         name: getattr(args, name)
-        for name in ("host", "port")
+        for name in ("host", "port", "http_server")
         if getattr(args, name, None) is not None
     }
     if serving:
@@ -123,11 +122,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.state.url != "memory":
         require_scaleout(settings)
     app = create_app(settings, engine_factory=serving_engine)
-    uvicorn.run(
+    run_http(
         app,
-        host=settings.serving.host,
-        port=settings.serving.port,
-        log_level="info",
+        settings.serving.host,
+        settings.serving.port,
+        settings.serving.http_server,
         access_log=args.access_log,
     )
     return 0
@@ -189,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--http-server", choices=HTTP_SERVERS, help="granian (default) or uvicorn")
     serve.add_argument(
         "--insecure",
         action="store_true",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
@@ -202,6 +202,11 @@ class ServingSettings(_Section):
     )
     cors_origins: tuple[str, ...] = Field(
         default=(), description="Origins browsers may call the API from ('*' for any)."
+    )
+    http_server: Literal["granian", "uvicorn"] = Field(
+        default="granian",
+        description="The HTTP server, in the engine's process: granian (Rust HTTP/1.1, "
+        "the faster in BENCHMARKS.md) or uvicorn (httptools, uvloop).",
     )
 
 

@@ -1,7 +1,9 @@
-"""``streamrec bench {ingest,serve,freshness,memory,scale,train,all} [--quick] [--out DIR]``.
+"""``streamrec bench {ingest,processor,serve,freshness,memory,scale,train,all} [--quick] …``.
 
-Each benchmark prints a table and writes ``<out>/<name>.json``; ``scale`` also
-draws its curves as PNG files in ``<out>``. ``--quick`` runs small sizes (the whole
+Each benchmark prints a table and writes ``<out>/<name>.json``; ``scale`` and
+``serve`` also draw their curves as PNG files in ``<out>``. After the last one,
+``<out>/targets.json`` states each performance target whose benchmark ran against
+its figure and ceiling from the same run (met or missed). ``--quick`` runs small sizes (the whole
 suite in well under three minutes) to check that everything runs.
 """
 
@@ -15,16 +17,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from streamrec.bench import freshness, ingest, memory, scale, serve, train
+from streamrec.bench import freshness, ingest, memory, processor, scale, serve, train
 from streamrec.bench.common import FULL, QUICK, BenchResult, Sizes
+from streamrec.bench.targets import summarize
 
-BENCHMARKS = ("ingest", "serve", "freshness", "memory", "scale", "train")
+BENCHMARKS = ("ingest", "processor", "serve", "freshness", "memory", "scale", "train")
 
 Runner = Callable[[Sizes, Path, argparse.Namespace], BenchResult]
 
 _RUNNERS: dict[str, Runner] = {
     "ingest": lambda sizes, work, args: ingest.run(sizes, work, args.movielens),
-    "serve": lambda sizes, work, args: serve.run(sizes, work, args.generator),
+    "processor": lambda sizes, work, args: processor.run(sizes, work),
+    "serve": lambda sizes, work, args: serve.run(sizes, work, args.out, args.generator),
     "freshness": lambda sizes, work, args: freshness.run(sizes, work),
     "memory": lambda sizes, work, args: memory.run(sizes, work),
     "scale": lambda sizes, work, args: scale.run(sizes, work, args.out),
@@ -46,6 +50,11 @@ def run_benchmarks(
         print(result.table())
         print(f"({result.params['wall_s']} s, written to {path})\n", flush=True)
         results.append(result)
+    summary = summarize({r.name: r for r in results})
+    if summary is not None:
+        path = summary.write(out_dir)
+        print(summary.table())
+        print(f"(written to {path})\n", flush=True)
     return results
 
 

@@ -41,6 +41,7 @@ from streamrec.bootstrap import embedded_engine
 from streamrec.config import LogSettings, Settings
 from streamrec.events import EventBatch
 from streamrec.log.embedded import EmbeddedEventLog
+from streamrec.serving.http_server import HttpServer
 from streamrec.state.base import CatalogItem
 
 #: Concurrent writers on every path (the log commits their appends together).
@@ -85,11 +86,18 @@ def engine_ingest_seconds(
 
 
 def http_ingest_seconds(
-    bodies: Sequence[bytes], catalog: Sequence[CatalogItem], data_dir: Path, log_path: Path
+    bodies: Sequence[bytes],
+    catalog: Sequence[CatalogItem],
+    data_dir: Path,
+    log_path: Path,
+    server: HttpServer | None = None,
 ) -> float:
     """Seconds for a server to accept every body durably and report a lag of zero."""
     headers = {"content-type": "application/json"}
-    with serving(data_dir, log_path) as url, httpx.Client(base_url=url, timeout=120) as client:
+    with (
+        serving(data_dir, log_path, server=server) as url,
+        httpx.Client(base_url=url, timeout=120) as client,
+    ):
         items = [dataclasses.asdict(i) for i in catalog]
         for start in range(0, len(items), 5_000):
             client.post(

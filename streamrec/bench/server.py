@@ -1,8 +1,9 @@
 """The HTTP server under test, in its own process on a free loopback port.
 
-``python -m streamrec.bench.server --data-dir DIR --port P`` runs the API v1 app
-with uvicorn exactly like ``streamrec serve``, except that the per-request access
-log is off (a benchmark measures the serving stack, not terminal output).
+``python -m streamrec.bench.server --data-dir DIR --port P [--server S]`` runs the
+API v1 app on the HTTP server of ``streamrec serve`` (or ``S``), exactly like
+``streamrec serve`` except that the per-request access log is off (a benchmark
+measures the serving stack, not terminal output).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from streamrec.config import Settings
 from streamrec.serving.app import create_app
+from streamrec.serving.http_server import HTTP_SERVERS, HttpServer, run_http
 from streamrec.testing.process import free_port, running
 
 
@@ -29,11 +30,18 @@ def _ready(url: str) -> bool:
 
 
 @contextmanager
-def serving(data_dir: Path, log_path: Path, timeout_s: float = 120.0) -> Iterator[str]:
-    """Run a server over ``data_dir`` until the block ends; yields its base URL."""
+def serving(
+    data_dir: Path, log_path: Path, timeout_s: float = 120.0, server: HttpServer | None = None
+) -> Iterator[str]:
+    """Run a server over ``data_dir`` until the block ends; yields its base URL.
+
+    ``server`` picks the HTTP server (default: the one ``streamrec serve`` uses).
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "streamrec.bench.server", "--data-dir", data_dir, "--port", port]
+    if server is not None:
+        argv += ["--server", server]
     with running(
         "streamrec server",
         [str(a) for a in argv],
@@ -49,9 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamrec.bench.server")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--server", choices=HTTP_SERVERS, help="default: as streamrec serve")
     args = parser.parse_args(argv)
-    app = create_app(Settings(data_dir=args.data_dir))
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    settings = Settings(data_dir=args.data_dir)
+    app = create_app(settings)
+    server = args.server or settings.serving.http_server
+    run_http(app, "127.0.0.1", args.port, server, log_level="warning")
     return 0
 
 

@@ -16,10 +16,12 @@ CLIENT_LIBRARIES = {
     "fastapi",
     "starlette",
     "uvicorn",
+    "granian",
     "httpx",
 }
 CORE = [
     "events.py",
+    "event_decoding.py",
     "config.py",
     "ids.py",
     "errors.py",

@@ -10,10 +10,12 @@ import pytest
 
 from streamrec.bench.cli import BENCHMARKS, main
 from streamrec.bench.common import BenchResult, median_rows, percentiles_ms
+from streamrec.bench.targets import TARGETS, summarize
 
 #: Figures every row of a benchmark must carry, each measured (finite and positive).
 MEASURED = {
     "ingest": ("events_per_s", "seconds", "ratio_to_log"),
+    "processor": ("us_per_event", "cpu_us_per_event", "share_of_cpu"),
     "serve": ("req_per_s", "p50_ms", "p95_ms", "p99_ms", "ratio_to_healthz"),
     "freshness": ("p50_ms", "p95_ms", "p99_ms"),
     "memory": ("profile_bytes_per_user", "bytes_per_cooccurrence_entry", "rss_state_bytes"),
@@ -74,9 +76,74 @@ def test_bench_all_quick_measures_every_figure(tmp_path: Path, shared_data: Path
         ("synthetic", "engine ingest"),
     }
     serve = json.loads((out / "serve.json").read_text())["rows"]
-    assert {r["mode"] for r in serve} == {"healthz", "recommendations", "recommendations + ingest"}
+    assert {r["mode"] for r in serve} == {
+        "healthz",
+        "recommendations",
+        "recommendations + ingest",
+        "similar",
+        "popular",
+    }
     assert all(r["errors"] == 0 for r in serve)
+    assert (out / "serve-latency.png").read_bytes().startswith(b"\x89PNG")
+    processor = json.loads((out / "processor.json").read_text())["rows"]
+    assert [r["stage"] for r in processor if not r["stage"].startswith(" ")] == [
+        "poll",
+        "apply",
+        "commit",
+        "observers",
+        "total",
+    ]
+    targets = json.loads((out / "targets.json").read_text())["rows"]
+    assert [r["target"] for r in targets] == [t.name for t in TARGETS]
+    assert {r["met"] for r in targets} <= {"yes", "no"}
     freshness = json.loads((out / "freshness.json").read_text())["rows"]
     assert [r["timed_out"] for r in freshness] == [0, 0]
     for plot in ("throughput", "latency", "memory", "active-set"):
         assert (out / f"scale-{plot}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def _result(name: str, *rows: dict[str, object]) -> BenchResult:
+    result = BenchResult(name)
+    for row in rows:
+        result.add(**row)
+    return result
+
+
+def test_targets_state_figure_ceiling_and_met() -> None:
+    def serve_row(
+        mode: str, connections: int, req_per_s: float, p99_ms: float
+    ) -> dict[str, object]:
+        return {
+            "mode": mode,
+            "connections": connections,
+            "req_per_s": req_per_s,
+            "p99_ms": p99_ms,
+            "ratio_to_healthz": req_per_s / 4_000,
+        }
+
+    results = {
+        "ingest": _result(
+            "ingest",
+            {"dataset": "synthetic", "path": "log append", "events_per_s": 2e6},
+            {"dataset": "synthetic", "path": "HTTP POST", "events_per_s": 120_000.0},
+        ),
+        "serve": _result(
+            "serve",
+            serve_row("healthz", 8, 4_000, 2.0),
+            serve_row("healthz", 32, 4_000, 9.0),
+            serve_row("recommendations", 8, 3_000, 3.0),
+            serve_row("recommendations", 32, 1_000, 40.0),
+            serve_row("similar", 32, 3_600, 9.5),
+        ),
+    }
+    summary = summarize(results)
+    assert summary is not None
+    rows = {r["target"]: r for r in summary.rows}
+    assert rows["POST /v1/events events/s (durable, applied)"]["met"] == "yes"
+    assert rows["POST /v1/events events/s (durable, applied)"]["ceiling"] == 2e6
+    ratio = rows["recommendations req/s ÷ /healthz"]
+    assert (ratio["measured"], ratio["ceiling"], ratio["met"]) == (0.25, 4_000, "no")
+    assert rows["recommendations p99 ms"]["met"] == "no"  # read at 32 connections, not 8
+    assert rows["similar req/s ÷ /healthz"]["met"] == "yes"
+    assert "popular req/s ÷ /healthz" not in rows  # not measured: not stated
+    assert summarize({}) is None
