@@ -22,6 +22,7 @@ from streamrec.serving.limits import (
     has_body,
     is_json,
     limited,
+    repeated_parameters,
     retry_after,
 )
 from streamrec.serving.metrics import mark_error
@@ -100,6 +101,19 @@ class Guard:
                 refused = _refuse(scope, 429, "rate_limited", "too many requests; slow down")
                 refused.headers["retry-after"] = retry_after(wait)
                 return refused
+        if path.startswith(JSON_ONLY_PREFIX) and b"&" in scope["query_string"]:
+            repeated = repeated_parameters(scope["query_string"])
+            if repeated:
+                return _refuse(
+                    scope,
+                    422,
+                    "invalid_input",
+                    "a query parameter is given more than once",
+                    [
+                        {"field": f"query.{name}", "message": "given more than once"}
+                        for name in repeated
+                    ],
+                )
         return self._body_refusal(scope, method, path, headers)
 
     def _body_refusal(
@@ -115,9 +129,11 @@ class Guard:
         return None
 
 
-def _refuse(scope: Scope, status: int, code: str, message: str) -> Response:
+def _refuse(
+    scope: Scope, status: int, code: str, message: str, details: list[dict[str, str]] | None = None
+) -> Response:
     mark_error(scope, code)
-    response = error_response(status, code, message)
+    response = error_response(status, code, message, details)
     if status == 401:
         response.headers["www-authenticate"] = "Bearer"
     return response

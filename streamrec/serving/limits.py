@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive
@@ -84,6 +86,14 @@ def is_json(headers: Mapping[str, str]) -> bool:
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+def repeated_parameters(query_string: bytes) -> list[str]:
+    """The names given more than once in a query string (every API parameter is one
+    value; a second would be silently dropped)."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    counts = Counter(name for name, _ in pairs)
+    return sorted(name for name, count in counts.items() if count > 1)
 
 
 def too_large(limit: int) -> HTTPException:
