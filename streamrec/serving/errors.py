@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 from streamrec.errors import BackendUnavailable, InvalidInput, NotFound, StreamrecError
 from streamrec.serving.metrics import mark_error
@@ -41,12 +41,14 @@ def _answer(
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route takes at the request's path (a 405's ``Allow``)."""
-    scope = {**request.scope, "method": "GET"}
-    methods: set[str] = set()
-    for route in request.app.routes:
-        if isinstance(route, Route) and route.methods and route.matches(scope)[0] != Match.NONE:
-            methods |= route.methods
-    return sorted(methods)
+    return [
+        method
+        for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.routes
+        )
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
