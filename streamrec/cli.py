@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -135,7 +136,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Load a file of events into a server (``--url``) or a data directory."""
     if args.url:
-        total = ingest_over_http(args.path, args.url, args.format, args.chunk_size, not args.quiet)
+        total = ingest_over_http(
+            args.path, args.url, args.format, args.chunk_size, not args.quiet, args.api_key
+        )
     else:
         total = ingest_into_engine(
             args.path, settings_of(args), args.format, args.chunk_size, not args.quiet
@@ -218,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", default="auto", choices=["auto", "movielens", "csv", "jsonl", "amazon"]
     )
     ingest.add_argument("--url", help="a running server, e.g. http://127.0.0.1:8000")
+    ingest.add_argument(
+        "--api-key",
+        default=os.environ.get("STREAMREC_API_KEY"),
+        help="the server's API key with the write scope (default: $STREAMREC_API_KEY)",
+    )
     ingest.add_argument("--chunk-size", type=int, default=5_000)
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(handler=cmd_ingest)

@@ -26,6 +26,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -33,6 +34,8 @@ from streamrec.bounds import MAX_TIMESTAMP_MS, TimeWindow, bounded_json
 from streamrec.errors import BatchTooLarge, InvalidInput, Problem
 
 MAX_ID_LENGTH = 256
+#: Ids hold no NUL character (column stores and NumPy string arrays drop them).
+ID_PATTERN = r"^[^\x00]*$"
 
 
 class EventType(StrEnum):
@@ -88,11 +91,23 @@ def parse_timestamp(value: int | float | str) -> int:
     return stamp
 
 
-Identifier = Field(min_length=1, max_length=MAX_ID_LENGTH)
+Identifier = Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)
 #: A free-form object within the bounds of :func:`streamrec.bounds.check_json`.
 BoundedObject = Annotated[dict[str, Any], AfterValidator(bounded_json)]
 #: The largest magnitude of an event's ``value``.
 MAX_VALUE = 1e12
+#: A time: epoch milliseconds (read as one) or an RFC 3339 date-time, as described.
+Time = Annotated[
+    int,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": MAX_TIMESTAMP_MS},
+                {"type": "string", "format": "date-time"},
+            ]
+        }
+    ),
+]
 #: Where :func:`validate_events` passes the accepted span of times to the validators.
 TIME_BOUNDS = "time_bounds"
 
@@ -105,13 +120,19 @@ class Event(BaseModel):
     user_id: str = Identifier
     item_id: str = Identifier
     type: EventType
-    value: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False)
-    timestamp: int | None = Field(
+    value: float | None = Field(
+        default=None, ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False, strict=True
+    )
+    timestamp: Time | None = Field(
         default=None, description="Epoch milliseconds or RFC 3339; defaults to arrival time."
     )
-    session_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
+    session_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN
+    )
     context: BoundedObject | None = None
-    recommendation_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
+    recommendation_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN
+    )
 
     @field_validator("timestamp", mode="before")
     @classmethod

@@ -40,11 +40,20 @@ def ingest_into_engine(
         engine.close()
 
 
-def ingest_over_http(path: Path, url: str, format: Format, chunk_size: int, progress: bool) -> int:
-    """POST a file's catalog and events to a server, in batches."""
+def ingest_over_http(
+    path: Path,
+    url: str,
+    format: Format,
+    chunk_size: int,
+    progress: bool,
+    api_key: str | None = None,
+) -> int:
+    """POST a file's catalog and events to a server, in batches (with ``api_key`` as
+    a Bearer token when given: it needs the ``write`` scope)."""
     stream = open_events(path, format, chunk_size=chunk_size)
     total = 0
-    with httpx.Client(base_url=url.rstrip("/"), timeout=60) as client:
+    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=url.rstrip("/"), timeout=60, headers=headers) as client:
         try:
             for start in range(0, len(stream.catalog), chunk_size):
                 items = [dataclasses.asdict(i) for i in stream.catalog[start : start + chunk_size]]

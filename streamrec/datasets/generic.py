@@ -12,13 +12,15 @@ from __future__ import annotations
 import csv
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import orjson
 
+from streamrec.bounds import MAX_TIMESTAMP_MS
 from streamrec.datasets.base import DEFAULT_CHUNK_SIZE, EventColumns
 from streamrec.errors import InvalidInput, Problem
 from streamrec.events import MAX_ID_LENGTH, TYPE_CODE, EventBatch, EventType, validate_events
@@ -108,6 +110,8 @@ class _Chunk:
         values = self.cells(index)
         lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
         self.check((lengths < 1) | (lengths > MAX_ID_LENGTH), column, "id must be 1-256 chars")
+        nul = np.fromiter(("\x00" in v for v in values), dtype=bool, count=len(values))
+        self.check(nul, column, "id must not hold a NUL character")
         return values
 
     def numbers(self, index: int, column: str | int, required: bool) -> np.ndarray:
@@ -151,7 +155,9 @@ def _timestamps(chunk: _Chunk, index: int, mapping: CsvMapping) -> np.ndarray:
     numbers = chunk.numbers(index, column, required=True)
     chunk.check(numbers < 0, column, "timestamp must not be negative")
     scale = 1000.0 if mapping.time_unit == "s" else 1.0
-    return np.round(numbers * scale).astype(np.int64)
+    stamps = np.round(numbers * scale)
+    chunk.check(stamps > MAX_TIMESTAMP_MS, column, "timestamp must be before the year 10000")
+    return stamps.astype(np.int64)
 
 
 def _event_types(chunk: _Chunk, layout: _Layout, mapping: CsvMapping) -> np.ndarray:
@@ -221,14 +227,30 @@ def read_csv_columns(
     path = Path(path)
     with path.open(encoding="utf-8", newline="") as file:
         reader = csv.reader(file, delimiter=mapping.delimiter)
-        header = next(reader, []) if mapping.header else None
+        with _readable(path, reader):
+            header = next(reader, []) if mapping.header else None
         layout = _layout(path, mapping, header)
         rows = ((row, reader.line_num) for row in reader if row)
-        while block := list(itertools.islice(rows, chunk_size)):
+        while True:
+            with _readable(path, reader):
+                block = list(itertools.islice(rows, chunk_size))
+            if not block:
+                return
             chunk = _Chunk(path, [row for row, _ in block], [line for _, line in block])
             lengths = np.fromiter(map(len, chunk.rows), dtype=np.int64, count=len(block))
             chunk.check(lengths < layout.width, None, f"expected at least {layout.width} fields")
             yield _columns(chunk, layout, mapping)
+
+
+@contextmanager
+def _readable(path: Path, reader: Any) -> Iterator[None]:
+    """Turn what stops a CSV file being read (not UTF-8, a malformed row) into
+    :class:`InvalidInput` naming the line."""
+    try:
+        yield
+    except (UnicodeDecodeError, csv.Error) as exc:
+        line = reader.line_num + 1
+        raise _invalid(path, [Problem(line, None, f"unreadable ({exc})")]) from None
 
 
 def _columns(chunk: _Chunk, layout: _Layout, mapping: CsvMapping) -> EventColumns:
@@ -248,7 +270,9 @@ def _columns(chunk: _Chunk, layout: _Layout, mapping: CsvMapping) -> EventColumn
 def count_csv_rows(path: str | Path, mapping: CsvMapping) -> int:
     """The number of non-empty data rows of a CSV file (header excluded)."""
     with Path(path).open(encoding="utf-8", newline="") as file:
-        rows = sum(1 for row in csv.reader(file, delimiter=mapping.delimiter) if row)
+        reader = csv.reader(file, delimiter=mapping.delimiter)
+        with _readable(Path(path), reader):
+            rows = sum(1 for row in reader if row)
     return max(rows - 1, 0) if mapping.header else rows
 
 

@@ -23,6 +23,7 @@ from streamrec.engine import Engine
 from streamrec.serving.errors import install_error_handlers
 from streamrec.serving.guard import Guard
 from streamrec.serving.metrics import ApiMetrics, RequestTimer
+from streamrec.serving.openapi import describe
 from streamrec.serving.routes import (
     catalog,
     events,
@@ -70,7 +71,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     install_ui(app)
-    _document_schemas(app, events.REFERENCED_SCHEMAS)
+    describe(app, events.REFERENCED_SCHEMAS, settings.auth.protect_metrics, settings.auth.enabled)
     app.add_middleware(Guard, auth=settings.auth, limits=settings.limits)
     if settings.serving.cors_origins:
         app.add_middleware(
@@ -82,21 +83,3 @@ def create_app(
         )
     app.add_middleware(RequestTimer, metrics=metrics.requests)
     return app
-
-
-def _document_schemas(app: FastAPI, models: dict[str, Any]) -> None:
-    """Publish schemas that raw-body routes refer to in their OpenAPI description."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            components = schema["components"]["schemas"]
-            for name, model in models.items():
-                described = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                components.update(described.pop("$defs", {}))
-                components[name] = described
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -12,7 +12,7 @@ from fastapi import Depends, Path, Query, Request
 
 from streamrec.config import Settings
 from streamrec.engine import Engine
-from streamrec.events import MAX_ID_LENGTH
+from streamrec.events import ID_PATTERN, MAX_ID_LENGTH
 from streamrec.serving.metrics import ApiMetrics
 
 
@@ -36,11 +36,11 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 MetricsDep = Annotated[ApiMetrics, Depends(_metrics)]
 
 #: An id in a path (DESIGN.md section 4: 1-256 characters).
-IdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH)]
+IdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
 #: The size of a list.
 K = Annotated[int | None, Query(ge=1, le=10_000)]
 #: An item id or a category name in a query.
-IdQuery = Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH)]
+IdQuery = Annotated[str | None, Query(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
 
 
 def list_size(k: int | None, settings: Settings) -> int:

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from streamrec.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, StreamrecError
 from streamrec.serving.metrics import mark_error
@@ -36,6 +37,18 @@ def _answer(
 ) -> JSONResponse:
     mark_error(request.scope, code)
     return error_response(status, code, message, details)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at the request's path (a 405's ``Allow``)."""
+    return [
+        method
+        for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.routes
+        )
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -77,5 +90,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not read a body (not UTF-8 JSON)
+            return _answer(request, 422, "invalid_input", "the body is not valid JSON")
         code = HTTP_CODES.get(exc.status_code, "http_error")
-        return _answer(request, exc.status_code, code, str(exc.detail))
+        response = _answer(request, exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["allow"] = ", ".join(allowed_methods(request))
+        return response

@@ -7,7 +7,8 @@ admitted one reaches it with its body's size still counted while it streams.
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
+from collections.abc import Mapping
+
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,12 +22,27 @@ from streamrec.serving.limits import (
     has_body,
     is_json,
     limited,
+    repeated_parameters,
     retry_after,
 )
 from streamrec.serving.metrics import mark_error
 
 #: Where JSON bodies are the only kind accepted.
 JSON_ONLY_PREFIX = "/v1/"
+#: The request headers the guard reads.
+READ_HEADERS = frozenset(
+    {b"authorization", b"x-api-key", b"content-length", b"content-type", b"transfer-encoding"}
+)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The headers of :data:`READ_HEADERS` that the request has (one pass, no copy of
+    the rest)."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in scope["headers"]
+        if name in READ_HEADERS
+    }
 
 
 class Guard:
@@ -48,7 +64,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        headers = Headers(scope=scope)
+        headers = _headers(scope)
         refusal = self._refusal(scope, method, headers)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -57,7 +73,7 @@ class Guard:
             receive = limited(receive, self.max_body_bytes)
         await self.app(scope, receive, send)
 
-    def _refusal(self, scope: Scope, method: str, headers: Headers) -> Response | None:
+    def _refusal(self, scope: Scope, method: str, headers: Mapping[str, str]) -> Response | None:
         """The error answer of a request to refuse (``None`` to let it through)."""
         path: str = scope["path"]
         needed = required_scope(method, path, self.protect_metrics)
@@ -85,10 +101,23 @@ class Guard:
                 refused = _refuse(scope, 429, "rate_limited", "too many requests; slow down")
                 refused.headers["retry-after"] = retry_after(wait)
                 return refused
+        if path.startswith(JSON_ONLY_PREFIX) and b"&" in scope["query_string"]:
+            repeated = repeated_parameters(scope["query_string"])
+            if repeated:
+                return _refuse(
+                    scope,
+                    422,
+                    "invalid_input",
+                    "a query parameter is given more than once",
+                    [
+                        {"field": f"query.{name}", "message": "given more than once"}
+                        for name in repeated
+                    ],
+                )
         return self._body_refusal(scope, method, path, headers)
 
     def _body_refusal(
-        self, scope: Scope, method: str, path: str, headers: Headers
+        self, scope: Scope, method: str, path: str, headers: Mapping[str, str]
     ) -> Response | None:
         length = declared_length(headers)
         if length is not None and length > self.max_body_bytes:
@@ -100,9 +129,11 @@ class Guard:
         return None
 
 
-def _refuse(scope: Scope, status: int, code: str, message: str) -> Response:
+def _refuse(
+    scope: Scope, status: int, code: str, message: str, details: list[dict[str, str]] | None = None
+) -> Response:
     mark_error(scope, code)
-    response = error_response(status, code, message)
+    response = error_response(status, code, message, details)
     if status == 401:
         response.headers["www-authenticate"] = "Bearer"
     return response

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
+from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive
 
@@ -62,20 +63,20 @@ def retry_after(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
-def declared_length(headers: Headers) -> int | None:
+def declared_length(headers: Mapping[str, str]) -> int | None:
     """The ``Content-Length`` (``None`` when absent or not a number)."""
     value = headers.get("content-length")
     return int(value) if value is not None and value.isdigit() else None
 
 
-def has_body(method: str, headers: Headers) -> bool:
+def has_body(method: str, headers: Mapping[str, str]) -> bool:
     """Whether the request sends a body (a non-zero length, or chunks)."""
     if method not in WITH_BODY:
         return False
     return declared_length(headers) not in (None, 0) or "transfer-encoding" in headers
 
 
-def is_json(headers: Headers) -> bool:
+def is_json(headers: Mapping[str, str]) -> bool:
     """Whether the body may be JSON: declared as ``application/json`` or ``…+json``,
     or not declared at all (then it is read as JSON)."""
     declared = headers.get("content-type")
@@ -85,6 +86,14 @@ def is_json(headers: Headers) -> bool:
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+def repeated_parameters(query_string: bytes) -> list[str]:
+    """The names given more than once in a query string (every API parameter is one
+    value; a second would be silently dropped)."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    counts = Counter(name for name, _ in pairs)
+    return sorted(name for name, count in counts.items() if count > 1)
 
 
 def too_large(limit: int) -> HTTPException:

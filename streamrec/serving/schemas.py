@@ -6,7 +6,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from streamrec.events import MAX_ID_LENGTH, MAX_VALUE, BoundedObject, parse_timestamp
+from streamrec.events import (
+    ID_PATTERN,
+    MAX_ID_LENGTH,
+    MAX_VALUE,
+    BoundedObject,
+    Time,
+    parse_timestamp,
+)
 from streamrec.state.base import CatalogItem, ItemStats
 
 #: A category or a tag.
@@ -21,9 +28,9 @@ class ItemBody(BaseModel):
     title: str | None = Field(default=None, max_length=10_000)
     categories: list[Label] = Field(default_factory=list, max_length=100)
     tags: list[Label] = Field(default_factory=list, max_length=1000)
-    price: float | None = Field(default=None, ge=0, le=MAX_VALUE, allow_inf_nan=False)
-    available: bool = True
-    created_at: int | None = Field(
+    price: float | None = Field(default=None, ge=0, le=MAX_VALUE, allow_inf_nan=False, strict=True)
+    available: bool = Field(default=True, strict=True)
+    created_at: Time | None = Field(
         default=None, description="Epoch milliseconds or RFC 3339 (sent as a string)."
     )
     properties: BoundedObject = Field(default_factory=dict)
@@ -45,7 +52,7 @@ class ItemBody(BaseModel):
 class ItemIn(ItemBody):
     """Catalog metadata of one item, with its id (``POST /v1/items``)."""
 
-    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)
 
     def to_catalog_item(self) -> CatalogItem:
         """The catalog item."""
@@ -142,3 +149,25 @@ class ReadyOut(BaseModel):
     lag: int
     processor_error: str | None
     retrain: dict[str, Any] | None
+
+
+class ProblemOut(BaseModel):
+    """One problem of a rejected request: which element (``index``), which field, why."""
+
+    index: int | None = None
+    field: str | None = None
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """What went wrong: a stable ``code``, a message for people, and the problems."""
+
+    code: str
+    message: str
+    details: list[ProblemOut]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorBody

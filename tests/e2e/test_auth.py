@@ -150,6 +150,23 @@ def test_the_python_client_sends_its_key(server: str) -> None:
         assert unknown.value.status == 401
 
 
+def test_ingest_over_http_sends_its_key(server: str, tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"user_id": "auth-ingest", "item_id": "auth-tent", "type": "view"}\n')
+    argv = [sys.executable, "-m", "streamrec", "ingest", str(events), "--url", server, "--quiet"]
+    refused = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "401" in refused.stderr
+    read_only = subprocess.run(
+        [*argv, "--api-key", KEYS["read"]], capture_output=True, text=True, timeout=120
+    )
+    assert read_only.returncode == 2 and "403" in read_only.stderr
+    done = subprocess.run(
+        [*argv, "--api-key", KEYS["write"]], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ingested 1 events" in done.stdout
+
+
 def test_protected_metrics_need_a_read_key(tmp_path: Path) -> None:
     (tmp_path / "auth.toml").write_text(
         f'[auth]\nprotect_metrics = true\n[[auth.keys]]\nname = "r"\nkey = "{KEYS["read"]}"\n'

@@ -142,3 +142,31 @@ def test_bounded_values_still_round_trip(client: TestClient) -> None:
     assert client.put("/v1/items/bounded", json=item).status_code == 200
     stored = client.get("/v1/items/bounded").json()["metadata"]
     assert orjson.loads(orjson.dumps(stored["properties"])) == item["properties"]
+
+
+def test_a_query_parameter_given_twice_gets_422(client: TestClient) -> None:
+    response = client.get("/v1/items/popular?k=1&category=a&k=50")
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"] == [
+        {"field": "query.k", "message": "given more than once"}
+    ]
+    assert client.get("/v1/items/popular?k=1&category=a").status_code == 200
+
+
+def test_an_unreadable_item_body_gets_422_not_400(client: TestClient) -> None:
+    response = client.put("/v1/items/hostile", content=b"\xff\xfe{", headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_input"
+
+
+def test_a_method_the_path_does_not_take_gets_405_with_allow(client: TestClient) -> None:
+    response = client.request("PATCH", "/v1/items/hostile", json={})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, PUT"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_ids_with_nul_are_rejected(client: TestClient) -> None:
+    response = client.post("/v1/events", json=_event(user_id="a\u0000"))
+    assert response.status_code == 422, response.text
+    assert client.get("/v1/users/a%00/recommendations").status_code == 422

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from streamrec.errors import NotFound
 from streamrec.serving.dependencies import EngineDep, IdPath
-from streamrec.serving.schemas import ItemBody, ItemOut, ItemsIn, ItemStored, Stored
+from streamrec.serving.schemas import ErrorOut, ItemBody, ItemOut, ItemsIn, ItemStored, Stored
 
 router = APIRouter(tags=["catalog"])
 
@@ -25,7 +25,7 @@ def post_items(body: ItemsIn, engine: EngineDep) -> Stored:
     return Stored(stored=len(body.items))
 
 
-@router.get("/v1/items/{item_id}", response_model=ItemOut)
+@router.get("/v1/items/{item_id}", response_model=ItemOut, responses={404: {"model": ErrorOut}})
 async def get_item(item_id: IdPath, engine: EngineDep) -> ItemOut:
     """An item's metadata and live statistics (404 when it has neither)."""
     meta, stats = engine.item(item_id)
