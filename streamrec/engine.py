@@ -27,6 +27,7 @@ from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
 from streamrec.log.base import EventLog, Positions
 from streamrec.models.schedule import RetrainScheduler, RetrainStatus
+from streamrec.models.tuned import AppliedSettings, TunedSettings
 from streamrec.monitoring.telemetry import EngineTelemetry
 from streamrec.processing.drift_monitor import FeatureDrift
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
@@ -97,6 +98,7 @@ class EngineStatus:
     processor_error: str | None
     retrain: RetrainStatus | None
     drift: tuple[FeatureDrift, ...] = ()
+    serving: AppliedSettings | None = None
 
 
 class Engine(Generic[StateT]):
@@ -149,10 +151,11 @@ class Engine(Generic[StateT]):
         self._acceptance = processor.acceptance if processor is not None else None
         self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
+        self.tuned = TunedSettings(settings, models)
         self.recommender = Recommender(
             state,
             state,
-            settings.recommend,
+            self.tuned.recommend,
             sources=(lambda: model_sources(models, settings.weights)) if models else tuple,
             model_version=(lambda: models.version) if models else lambda: None,
         )
@@ -282,6 +285,7 @@ class Engine(Generic[StateT]):
             error,
             retrain,
             tuple(drift.drift()) if drift is not None else (),
+            self.tuned.current(),
         )
 
     def on_close(self, release: Callable[[], None]) -> None:

@@ -136,6 +136,25 @@ class ModelStore:
                 if self.latest_version() == latest:
                     raise
 
+    def manifest(self, version: str) -> dict[str, Any]:
+        """The manifest of ``version`` alone (no model is loaded).
+
+        Raises
+        ------
+        NotFound
+            If there is no such version.
+        CorruptData
+            If its manifest is unreadable.
+        """
+        path = self._versions / version / "manifest.json"
+        if not path.is_file():
+            raise NotFound(f"model version {version!r} does not exist under {self.root}")
+        try:
+            manifest: dict[str, Any] = orjson.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise CorruptData(f"model version {version!r} is unreadable: {exc}") from exc
+        return manifest
+
     def _load_version(self, version: str) -> ModelBundle:
         path = self._versions / version
         if not path.is_dir():
