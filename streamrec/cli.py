@@ -23,8 +23,9 @@ from streamrec.bootstrap import TRAINERS, open_history, serving_engine, train
 from streamrec.bootstrap.roles import require_scaleout
 from streamrec.config import Settings, load_settings
 from streamrec.demo import run_demo
-from streamrec.errors import ConfigError, StreamrecError
+from streamrec.errors import ConfigError, PublishRefused, StreamrecError
 from streamrec.evaluation.cli import add_evaluate_parser
+from streamrec.events import parse_timestamp
 from streamrec.extras import import_extra
 from streamrec.ingest import ingest_into_engine, ingest_over_http
 from streamrec.scaleout.commands import add_archive_parser, add_process_parser, add_rebase_parser
@@ -148,10 +149,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train the batch models from history and publish them (a server picks them up)."""
-    version = train(settings_of(args), trainer=args.trainer)
+    """Train the batch models from history and publish them (a server picks them up).
+
+    Exits 1 without publishing when validation does not justify it (the reason is
+    printed; ``--force`` publishes anyway).
+    """
+    try:
+        version = train(
+            settings_of(args),
+            trainer=args.trainer,
+            force=args.force,
+            since_ms=args.since,
+            until_ms=args.until,
+        )
+    except PublishRefused as exc:
+        print(f"streamrec train: {exc}", file=sys.stderr)
+        return 1
     print(f"published models version {version}")
     return 0
+
+
+def _time(text: str) -> int:
+    try:
+        return parse_timestamp(int(text) if text.isdigit() else text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -237,6 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="implicit",
         choices=TRAINERS,
         help="implicit in this process, or ALS on Spark (models.spark.master)",
+    )
+    trainer.add_argument(
+        "--force",
+        action="store_true",
+        help="publish even when validation does not beat popularity or the served version",
+    )
+    trainer.add_argument(
+        "--since", type=_time, help="train on events at or after this time (epoch ms or RFC 3339)"
+    )
+    trainer.add_argument(
+        "--until", type=_time, help="train on events before this time (epoch ms or RFC 3339)"
     )
     trainer.set_defaults(handler=cmd_train)
 

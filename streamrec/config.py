@@ -89,7 +89,7 @@ class ProfileSettings(_Section):
     ``cart_items`` caps the wishlist as well as the cart.
     """
 
-    recent_items: int = Field(default=50, ge=1, le=1000)
+    recent_items: int = Field(default=200, ge=1, le=1000)
     seen_items: int = Field(default=64, ge=0, le=10_000)
     negative_items: int = Field(default=16, ge=0, le=1000)
     cart_items: int = Field(default=16, ge=0, le=1000)
@@ -106,7 +106,7 @@ class CooccurrenceSettings(_Section):
     is cosine.
     """
 
-    window: int = Field(default=50, ge=1, le=1000)
+    window: int = Field(default=10, ge=1, le=1000)
     max_neighbors: int = Field(default=200, ge=1, le=100_000)
     popularity_damping: float = Field(default=0.0, ge=0, le=1)
 
@@ -126,7 +126,7 @@ class RecommendSettings(_Section):
         description="Per-source weights (cooccurrence, als, ease, itemknn, content, "
         "popularity) that replace the weight of the source's kind.",
     )
-    session_category_boost: float = Field(default=0.2, ge=0)
+    session_category_boost: float = Field(default=0.0, ge=0)
     recency_half_life_items: float = Field(default=10.0, gt=0)
     trending_prior: float = Field(default=1.0, gt=0)
     shaping: ShapingSettings = ShapingSettings()

@@ -32,6 +32,7 @@ from streamrec.experiments.service import Experiments
 from streamrec.experiments.store import ExperimentStore, MemoryExperimentStore
 from streamrec.log.base import EventLog, Positions
 from streamrec.models.schedule import RetrainScheduler, RetrainStatus
+from streamrec.models.tuned import AppliedSettings, TunedSettings
 from streamrec.monitoring.telemetry import EngineTelemetry
 from streamrec.processing.drift_monitor import FeatureDrift
 from streamrec.recommend.explain import Explanation, explain
@@ -112,6 +113,7 @@ class EngineStatus:
     processor_error: str | None
     retrain: RetrainStatus | None
     drift: tuple[FeatureDrift, ...] = ()
+    serving: AppliedSettings | None = None
 
 
 class Engine(Generic[StateT]):
@@ -171,7 +173,8 @@ class Engine(Generic[StateT]):
         self._acceptance = processor.acceptance if processor is not None else None
         self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
-        self.recommender = self.recommender_for(settings)
+        self.tuned = TunedSettings(settings, models)
+        self.recommender = self._recommender(settings, self.tuned)
         self.attributor = attributor
         self.experiments = Experiments(
             settings,
@@ -184,12 +187,16 @@ class Engine(Generic[StateT]):
 
     def recommender_for(self, settings: Settings) -> Recommender:
         """A recommender over this engine's state and models, built from ``settings``
-        (the engine's own, or an experiment variant's merged settings)."""
+        (an experiment variant's merged settings: every key of it counts as set
+        explicitly, so a model version's tuned values do not replace them)."""
+        return self._recommender(settings, TunedSettings(settings, self.models))
+
+    def _recommender(self, settings: Settings, tuned: TunedSettings) -> Recommender:
         models = self.models
         return Recommender(
             self.state,
             self.state,
-            settings.recommend,
+            tuned.recommend,
             sources=(lambda: model_sources(models, settings.weights)) if models else tuple,
             model_version=(lambda: models.version) if models else lambda: None,
         )
@@ -385,6 +392,7 @@ class Engine(Generic[StateT]):
             error,
             retrain,
             tuple(drift.drift()) if drift is not None else (),
+            self.tuned.current(),
         )
 
     def on_close(self, release: Callable[[], None]) -> None:

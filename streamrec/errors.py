@@ -53,3 +53,8 @@ class BackendUnavailable(StreamrecError):
 
 class CorruptData(StreamrecError):
     """Stored data failed an integrity check (checksum, format, version)."""
+
+
+class PublishRefused(StreamrecError):
+    """Training finished but did not publish: validation did not justify it (the
+    message says why)."""

@@ -44,7 +44,6 @@ from streamrec.models.bundle import ModelBundle
 from streamrec.models.schedule import Baseline, RetrainScheduler
 from streamrec.models.spark_als import train_spark_bundle
 from streamrec.models.store import ModelStore
-from streamrec.models.trainer import train_and_publish
 from streamrec.monitoring.consumers import ConsumerMetrics, serve_consumer_metrics
 from streamrec.monitoring.telemetry import EngineTelemetry
 from streamrec.processing.drift_monitor import DriftMonitor
@@ -364,12 +363,25 @@ def run_archiver(settings: Settings, stop: threading.Event, group: str = ARCHIVE
         event_log.close()
 
 
-def train(settings: Settings, trainer: Trainer = "implicit") -> str:
-    """Train on every event of the history, publish atomically; return the version.
+def train(
+    settings: Settings,
+    trainer: Trainer = "implicit",
+    *,
+    force: bool = False,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+) -> str:
+    """Train on the history, publish atomically; return the version.
 
-    ``trainer="spark"`` fits ALS on Spark (``models.spark``) and publishes the same
-    artifact; see :func:`streamrec.models.spark_als.train_spark_bundle`. The catalog
-    is the embedded journal under ``settings.data_dir``, the models go to its store.
+    The ``implicit`` trainer chooses the models and the serving blend on a
+    validation split of the events with ``since_ms <= t < until_ms`` (all by
+    default) and publishes them together, only when they beat popularity and the
+    served configuration there unless ``force``; see
+    :func:`streamrec.evaluation.selection.train_and_publish_selected`. The scheduled
+    retraining runs this too. ``trainer="spark"`` fits ALS on Spark
+    (``models.spark``) over the whole history and publishes the same artifact; see
+    :func:`streamrec.models.spark_als.train_spark_bundle`. The catalog is the
+    embedded journal under ``settings.data_dir``, the models go to its store.
 
     Raises
     ------
@@ -377,6 +389,8 @@ def train(settings: Settings, trainer: Trainer = "implicit") -> str:
         If ``trainer`` is not one of :data:`TRAINERS`.
     MissingExtra
         If the trainer's extra (``models``, or ``spark``) is missing.
+    PublishRefused
+        When validation does not justify publishing (the message says why).
     """
     if trainer not in TRAINERS:
         raise ConfigError(f"unknown trainer {trainer!r} (known: {', '.join(TRAINERS)})")
@@ -386,18 +400,23 @@ def train(settings: Settings, trainer: Trainer = "implicit") -> str:
         store = ModelStore(models_directory(settings.data_dir))
         if trainer == "implicit":
             import_extra("implicit", "models", "training the batch models")
-            return train_and_publish(
+            selection = import_extra(
+                "streamrec.evaluation.selection", "models", "training the batch models"
+            )
+            version: str = selection.train_and_publish_selected(
                 history,
                 catalog,
                 store,
-                settings.models,
-                weights=settings.weights,
-                drift=settings.drift,
+                settings,
+                force=force,
+                since_ms=since_ms,
+                until_ms=until_ms,
             )
+            return version
         bundle = train_spark_bundle(
             history.scan(), catalog, settings.models, weights=settings.weights
         )
-        version: str = store.publish(bundle)
+        version = store.publish(bundle)
         store.prune(settings.models.keep_versions)
         return version
     finally:

@@ -190,6 +190,7 @@ class Readiness(ResponseModel):
     lag: int
     processor_error: str | None
     retrain: dict[str, Any] | None
+    serving: dict[str, Any] | None = None  # tuned settings of the model version in use
 
     @property
     def ready(self) -> bool:

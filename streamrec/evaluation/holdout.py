@@ -5,14 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from streamrec.evaluation import metrics
-from streamrec.evaluation.algorithms import Algorithm
 from streamrec.evaluation.splits import HoldoutSplit
 from streamrec.ids import IdMap
+
+if TYPE_CHECKING:  # the registry's shipped path scores with this module
+    from streamrec.evaluation.algorithms import Algorithm
 
 #: Users whose lists are requested per call (progress granularity).
 RECOMMEND_BLOCK = 256

@@ -18,37 +18,16 @@ import numpy as np
 
 from streamrec.evaluation.algorithms import AlgorithmContext, build_algorithm
 from streamrec.evaluation.holdout import evaluate_holdout
+from streamrec.evaluation.params import merged, nest
 from streamrec.evaluation.splits import HoldoutSplit, leave_last_out_split, seed004_split
+
+__all__ = ["TuningResult", "candidates", "merged", "nest", "tune", "validation_split"]
 
 
 def validation_split(split: HoldoutSplit, **options: Any) -> HoldoutSplit:
     """``split``'s protocol applied to ``split.train`` (same threshold; ``options`` as there)."""
     make = leave_last_out_split if split.protocol == "leave-last-out" else seed004_split
     return make(split.train, threshold=split.threshold, **options)
-
-
-def merged(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``override``'s values, nested mappings merged key by key."""
-    out = dict(base)
-    for key, value in override.items():
-        current = out.get(key)
-        if isinstance(current, Mapping) and isinstance(value, Mapping):
-            out[key] = merged(current, value)
-        else:
-            out[key] = value
-    return out
-
-
-def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """Dotted keys to nested dicts: ``{"recommend.seed_items": 5}`` -> ``{"recommend": {...}}``."""
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        node = out
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
 
 
 def candidates(

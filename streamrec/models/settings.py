@@ -100,6 +100,11 @@ class ModelSettings(_Section):
     applied since the last training started, or ``retrain_every_s`` seconds passed
     and at least one event arrived. 0 turns a trigger off; both 0 turn the schedule
     off (``streamrec train`` still publishes on demand).
+
+    Training chooses the models and the blend on a validation split of the history
+    (:mod:`streamrec.evaluation.selection`) for at most about ``tune_budget_s``
+    seconds (0: the configured models and blend only, still validated), scoring
+    ``validation_users`` users at most.
     """
 
     kinds: tuple[ModelKind, ...] = ("als", "itemknn", "content")
@@ -112,3 +117,5 @@ class ModelSettings(_Section):
     retrain_every_events: int = Field(default=1_000_000, ge=0)
     retrain_every_s: float = Field(default=86_400.0, ge=0)
     keep_versions: int = Field(default=5, ge=1)
+    tune_budget_s: float = Field(default=90.0, ge=0)
+    validation_users: int = Field(default=500, ge=1)

@@ -114,7 +114,9 @@ class Recommender:
     catalog
         Where titles for reasons come from (the state itself, for every adapter).
     settings
-        Pool sizes, weights, seeds and the session boost.
+        Pool sizes, weights, seeds and the session boost; or a function returning
+        the ones in force (a model version may bring tuned ones, see
+        :mod:`streamrec.models.tuned`), asked once per use.
     sources
         The model sources in use (asked once per request).
     model_version
@@ -136,18 +138,19 @@ class Recommender:
         self,
         state: DenseReads,
         catalog: Catalog,
-        settings: RecommendSettings,
+        settings: RecommendSettings | Callable[[], RecommendSettings],
         sources: Callable[[], Sequence[CandidateSource]] = tuple,
         model_version: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.state = state
         self.catalog = catalog
-        self.settings = settings
+        self._settings = settings if callable(settings) else lambda: settings
         self.ids = Bridges(state)
-        self.score: ScoreStage = LinearBlend(settings.session_category_boost)
+        self.score: ScoreStage = LinearBlend(self.settings.session_category_boost)
         self.stages: list[ListStage] = [ExcludeBanned(), RankCut(), AvailableOnly(), InCategory()]
-        self.shaping: list[ListStage] = shaping_stages(settings.shaping, ())
-        self.pages = PageCache(settings.shaping.page_ttl_s, settings.shaping.page_lists)
+        self.shaping: list[ListStage] = shaping_stages(self.settings.shaping, ())
+        shaping = self.settings.shaping  # not tunable: fixed for this recommender
+        self.pages = PageCache(shaping.page_ttl_s, shaping.page_lists)
         self.gatherer = SourceGatherer()
         self._sources = sources
         self._model_version = model_version
@@ -168,6 +171,11 @@ class Recommender:
         return self.run(
             Request(user_id, k, tuple(exclude), exclude_seen, category, context_item, **shaping)
         )
+
+    @property
+    def settings(self) -> RecommendSettings:
+        """The settings in force now."""
+        return self._settings()
 
     def run(self, request: Request) -> Recommendation:
         """The list for ``request`` (a user's: ``request.user_id`` is set).
@@ -339,10 +347,11 @@ class Recommender:
         )
 
     def _weight(self, source: str, kind: SourceKind) -> float:
-        if source in self.settings.source_weights:
-            return self.settings.source_weights[source]
+        settings = self.settings
+        if source in settings.source_weights:
+            return settings.source_weights[source]
         return {
-            "collaborative": self.settings.weight_collaborative,
-            "content": self.settings.weight_content,
-            "popularity": self.settings.weight_popularity,
+            "collaborative": settings.weight_collaborative,
+            "content": settings.weight_content,
+            "popularity": settings.weight_popularity,
         }[kind]

@@ -149,6 +149,11 @@ class ReadyOut(BaseModel):
     lag: int
     processor_error: str | None
     retrain: dict[str, Any] | None
+    serving: dict[str, Any] | None = Field(
+        default=None,
+        description="The tuned settings of the model version in use: the keys applied "
+        "and those the user's explicit settings override.",
+    )
 
 
 class ProblemOut(BaseModel):

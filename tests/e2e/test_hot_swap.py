@@ -38,7 +38,8 @@ def test_train_publish_and_hot_swap_under_concurrent_requests(tmp_path: Path) ->
         workers = [threading.Thread(target=hammer) for _ in range(4)]
         for worker in workers:
             worker.start()
-        assert main(["train", "--data-dir", str(tmp_path)]) == 0
+        # forced: the same history again need not beat the served configuration
+        assert main(["train", "--data-dir", str(tmp_path), "--force"]) == 0
         assert engine.models.refresh()  # the watcher would do this within its interval
         second = engine.models.version
         stop.set()
@@ -49,4 +50,5 @@ def test_train_publish_and_hot_swap_under_concurrent_requests(tmp_path: Path) ->
     assert statuses and set(statuses) == {200}
     assert versions <= {first, second}
     assert body["model_version"] == second
-    assert any("als" in item["sources"] for item in body["items"])
+    kinds = set(engine.models.bundle.manifest["kinds"])  # type: ignore[union-attr]
+    assert any(kinds & set(item["sources"]) for item in body["items"])

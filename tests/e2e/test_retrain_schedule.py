@@ -46,6 +46,7 @@ def test_server_retrains_after_the_threshold_and_keeps_answering(
         "--port", str(port), "--retrain-every-events", str(THRESHOLD), "--retrain-every-s", "0",
     ]  # fmt: skip
     monkeypatch.setenv("STREAMREC_MODELS__KINDS", '["itemknn"]')  # the server inherits it
+    monkeypatch.setenv("STREAMREC_MODELS__TUNE_BUDGET_S", "0")  # validated, not searched
     server = running(
         "streamrec serve", argv, log_path=tmp_path / "serve.log", ready=lambda: _ready(url)
     )

@@ -14,7 +14,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "streamrec.example.toml
 
 def test_example_file_parses_and_sets_values() -> None:
     settings = load_settings(EXAMPLE)
-    assert settings.cooccurrence.window == 50
+    assert settings.cooccurrence.window == 10
     assert settings.weights.purchase == 8.0
     assert settings.archive.buffer_events == 200_000
     assert settings.archive.backoff_max_s == 30.0

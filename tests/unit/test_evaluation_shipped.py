@@ -16,6 +16,8 @@ from tests.history import fill_history
 
 SHOP = SyntheticShop(n_users=120, n_items=80, n_categories=4, seed=5)
 N_EVENTS = 6_000
+#: A budget the whole search fits in, so that both runs try the same setups.
+WHOLE_SEARCH = {"tune_budget_s": 1e6}
 
 
 def _history() -> EventBatch:
@@ -25,7 +27,7 @@ def _history() -> EventBatch:
 def _served_lists(data_dir: Path, users: list[str], trained: bool) -> list[list[str]]:
     """Lists from a real embedded engine after ingest (and ``streamrec train``)."""
     fill_history(data_dir, SHOP, N_EVENTS, chunk_size=1_500)
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, models=WHOLE_SEARCH)  # type: ignore[arg-type]
     if trained:
         train(settings)
     engine = embedded_engine(settings)
@@ -42,7 +44,8 @@ def test_shipped_path_gives_the_served_lists(tmp_path: Path, trained: bool) -> N
     history = _history()
     users = sorted(set(history.user_id))[:25]
     name = "shipped" if trained else "shipped-untrained"
-    shipped = build_algorithm(name, AlgorithmContext(catalog=SHOP.catalog()))
+    settings = Settings(models=WHOLE_SEARCH)  # type: ignore[arg-type]
+    shipped = build_algorithm(name, AlgorithmContext(catalog=SHOP.catalog(), settings=settings))
     shipped.fit(history)
     assert shipped.name == name
     measured = shipped.recommend(users, 10, [set() for _ in users])

@@ -1,7 +1,9 @@
 """The retrain schedule: thresholds, one training at a time, failure and retry, stop.
 
 The trainings are real: ``streamrec.bootstrap.train`` runs in a spawned child process on a
-small embedded history (item-kNN only, for speed).
+small embedded history (item-kNN only and no search, for speed). That history is too
+small for the models to beat popularity on validation, so the schedule tests publish
+with ``force`` (:func:`train_forced`); one test checks the refusal the schedule records.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from streamrec.bootstrap import train
 from streamrec.bootstrap.adapters import models_directory
 from streamrec.config import Settings, load_settings
 from streamrec.datasets import SyntheticShop
-from streamrec.models.schedule import Baseline, RetrainScheduler, retrain_due
+from streamrec.models.schedule import Baseline, RetrainScheduler, TrainFunction, retrain_due
 from streamrec.models.settings import ModelSettings
 from streamrec.models.store import ModelStore
 from tests.history import fill_history
@@ -41,6 +43,7 @@ def _settings(data_dir: Path, every_events: int = 100, every_s: float = 0.0) -> 
         "kinds": ["itemknn"],
         "retrain_every_events": every_events,
         "retrain_every_s": every_s,
+        "tune_budget_s": 0,
     }
     return Settings(data_dir=data_dir, models=models)  # type: ignore[arg-type]
 
@@ -50,12 +53,21 @@ def _fill(data_dir: Path, n_events: int, seed: int = 1) -> None:
     fill_history(data_dir, shop, n_events, chunk_size=1_000, catalog=False)
 
 
+def train_forced(settings: Settings) -> str:
+    """``streamrec train --force`` (a module-level function: the child imports it)."""
+    return train(settings, force=True)
+
+
 def _scheduler(
-    settings: Settings, applied: Applied, published: list[str] | None = None, ago_s: float = 0.0
+    settings: Settings,
+    applied: Applied,
+    published: list[str] | None = None,
+    ago_s: float = 0.0,
+    trainer: TrainFunction = train_forced,
 ) -> RetrainScheduler:
     return RetrainScheduler(
         settings,
-        train,
+        trainer,
         applied,
         Baseline(0, time.time() - ago_s),
         on_published=(published if published is not None else []).append,
@@ -109,6 +121,23 @@ def test_event_threshold_starts_one_training_at_a_time(tmp_path: Path) -> None:
         assert second.runs == 2 and second.events_since == 0
         assert second.last_version is not None and second.last_version > str(first.last_version)
         assert published == store.versions()
+    finally:
+        scheduler.stop()
+
+
+def test_a_refused_training_is_recorded_with_its_reason(tmp_path: Path) -> None:
+    _fill(tmp_path, 2_000)
+    applied = Applied(100)
+    published: list[str] = []
+    scheduler = _scheduler(_settings(tmp_path), applied, published, trainer=train)
+    try:
+        assert scheduler.tick()
+        assert scheduler.wait_idle(TRAINING_TIMEOUT_S)
+        status = scheduler.status()
+        assert (status.runs, status.failures, status.last_outcome) == (1, 1, "failed")
+        assert status.last_error is not None
+        assert status.last_error.startswith("PublishRefused: not published: validation")
+        assert published == [] and ModelStore(models_directory(tmp_path)).latest_version() is None
     finally:
         scheduler.stop()
 

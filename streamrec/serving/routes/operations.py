@@ -30,6 +30,7 @@ async def readyz(engine: EngineDep) -> JSONResponse:
         lag=status.lag,
         processor_error=status.processor_error,
         retrain=status.retrain.as_dict() if status.retrain is not None else None,
+        serving=status.serving.as_dict() if status.serving is not None else None,
     )
     return JSONResponse(body.model_dump(), status_code=200 if status.ready else 503)
 
