@@ -33,6 +33,7 @@ from streamrec.recommend.explain import Explanation, explain
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.request import Request
+from streamrec.recommend.slots import EditorialList
 from streamrec.recommend.types import Recommendation
 from streamrec.state.base import CatalogItem, ItemStats, Ranking, ServingState, UserProfile
 from streamrec.state.memory.journal import CatalogJournal
@@ -151,12 +152,14 @@ class Engine(Generic[StateT]):
         self._acceptance = processor.acceptance if processor is not None else None
         self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
+        self.editorial = EditorialList()
         self.recommender = Recommender(
             state,
             state,
             settings.recommend,
             sources=(lambda: model_sources(models, settings.weights)) if models else tuple,
             model_version=(lambda: models.version) if models else lambda: None,
+            editorial=self.editorial,
         )
         self._closers: list[Callable[[], None]] = [self.recommender.close]
 

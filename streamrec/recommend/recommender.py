@@ -50,6 +50,7 @@ from streamrec.recommend.request import Request
 from streamrec.recommend.rules import ItemFacts
 from streamrec.recommend.shaping import overlaid, shaping_stages
 from streamrec.recommend.shaping_settings import ShapingSettings
+from streamrec.recommend.slots import EditorialList, slot_columns, slots_in_use
 from streamrec.recommend.stages import (
     AvailableOnly,
     Banned,
@@ -89,6 +90,11 @@ class Held:
     base: int = 0
 
 
+def _now_ms(request: Request) -> int:
+    """The time of the request: its own, else the wall clock."""
+    return request.now_ms if request.now_ms is not None else int(time.time() * 1000)
+
+
 def _neighbours(state: DenseReads, weight: float, seeds: Seeds, per_seed: int) -> Column:
     rows = state.neighbor_rows(seeds.ids, per_seed)
     return cooccurrence_column("cooccurrence", weight, seeds, rows)
@@ -119,6 +125,9 @@ class Recommender:
         The model sources in use (asked once per request).
     model_version
         The version of the batch models in use.
+    editorial
+        The editorial picks of the reserved slots (shared by every recommender of
+        one engine).
 
     Attributes
     ----------
@@ -139,6 +148,7 @@ class Recommender:
         settings: RecommendSettings,
         sources: Callable[[], Sequence[CandidateSource]] = tuple,
         model_version: Callable[[], str | None] = lambda: None,
+        editorial: EditorialList | None = None,
     ) -> None:
         self.state = state
         self.catalog = catalog
@@ -149,6 +159,7 @@ class Recommender:
         self.shaping: list[ListStage] = shaping_stages(settings.shaping, ())
         self.pages = PageCache(settings.shaping.page_ttl_s, settings.shaping.page_lists)
         self.gatherer = SourceGatherer()
+        self.editorial = editorial if editorial is not None else EditorialList()
         self._sources = sources
         self._model_version = model_version
 
@@ -209,10 +220,17 @@ class Recommender:
         columns, degraded = self.gatherer.gather(
             self._producers(request, user, seeds), shaping.budget_ms
         )
+        if slots_in_use(shaping.slots):
+            pool = settings.candidates_per_source
+            columns += slot_columns(
+                state, shaping.slots, self.editorial, _now_ms(request), pool, request.category
+            )
         candidates = CandidateSet.gather(columns)
         scored = self.score(features(candidates, user, state))
         banned = Banned.of(request, user, state)
-        shaped, marks = self._post_process(request, scored, banned, [*self.stages, *stages], trace)
+        shaped, marks = self._post_process(
+            request, scored, banned, [*self.stages, *stages], trace, user
+        )
         return Held(scored, shaped, seeds, marks, degraded)
 
     def _producers(self, request: Request, user: UserArrays | None, seeds: Seeds) -> list[Producer]:
@@ -305,9 +323,9 @@ class Recommender:
         banned: Banned,
         stages: Sequence[ListStage],
         trace: list[tuple[str, np.ndarray]] | None,
+        user: UserArrays | None = None,
     ) -> tuple[np.ndarray, Marks]:
-        now_ms = request.now_ms if request.now_ms is not None else int(time.time() * 1000)
-        marks = Marks(scored.total.copy(), ItemFacts(self.state, now_ms))
+        marks = Marks(scored.total.copy(), ItemFacts(self.state, _now_ms(request)), user=user)
         rows = np.arange(len(scored.total))
         for stage in stages:
             rows = stage(Shortlist(request, scored, banned, self.state, rows, marks))

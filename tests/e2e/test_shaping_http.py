@@ -213,3 +213,68 @@ def test_explain_of_a_never_candidate_names_the_sources_that_could_have(
     never = _why(client, "c11", "k=1", user="cold")  # the popular pool of k=1 is 5 deep
     assert never["stage"] == "never_candidate"
     assert never["sources"] == {"popularity": 12}
+
+
+def _shaped_client(tmp_path: Path, **slots: Any) -> TestClient:
+    settings = Settings(data_dir=tmp_path, recommend={"shaping": {"slots": slots}})
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+def test_a_20_percent_promotion_gives_2_of_10_slots_with_the_reason(tmp_path: Path) -> None:
+    sponsored = "properties.sponsored == true"
+    with _shaped_client(tmp_path, promoted_share=0.2, promoted_when=sponsored) as client:
+        _world(client)
+        for item in ("c10", "c11", "b7"):
+            entry = {"categories": [CATEGORY[item]], "properties": {"sponsored": True}}
+            assert client.put(f"/v1/items/{item}", json=entry).status_code == 200
+        items = _list(client, "k=10")["items"]
+        promoted = [i["item_id"] for i in items if i["reasons"] == ["promoted"]]
+        assert len(items) == 10
+        assert promoted == ["b7", "c10"]  # the two best-scored sponsored items
+        assert [i["item_id"] for i in items[8:]] == promoted
+        assert [i["item_id"] for i in items[:8]] == ["a0", "a1", "a2", "a3", "b4", "b5", "b6", "c8"]
+
+
+def test_a_new_item_with_no_events_appears_in_the_new_arrivals_slot(tmp_path: Path) -> None:
+    with _shaped_client(tmp_path, new_arrivals=1) as client:
+        _world(client)
+        fresh = {"title": "Fresh", "categories": ["b"], "created_at": "2100-01-01T00:00:00Z"}
+        assert client.put("/v1/items/fresh", json=fresh).status_code == 200
+        recent = {"categories": ["c"], "created_at": "2100-01-01T00:00:00Z"}
+        assert client.put("/v1/items/other-new", json=recent).status_code == 200
+        view = {"user_id": "fan", "item_id": "b4", "type": "view", "timestamp": 9_000}
+        assert client.post("/v1/events?wait=true", json=view).status_code == 202
+        items = _list(client, "k=4", user="fan")["items"]
+        assert items[-1]["item_id"] == "fresh"  # shares category b with what the fan viewed
+        assert items[-1]["reasons"] == ["new arrival"]
+        assert client.get("/v1/items/fresh").json()["stats"] is None  # no events at all
+
+
+def test_editorial_picks_come_from_the_admin_list(tmp_path: Path) -> None:
+    with _shaped_client(tmp_path, editorial=2) as client:
+        _world(client)
+        put = client.put("/v1/editorial", json={"items": ["c11", "unknown", "c10"]})
+        assert put.status_code == 200 and client.get("/v1/editorial").json()["items"][0] == "c11"
+        items = _list(client, "k=4")["items"]
+        assert [(i["item_id"], i["reasons"]) for i in items[2:]] == [
+            ("c11", ["editorial pick"]),
+            ("c10", ["editorial pick"]),
+        ]
+        assert client.put("/v1/editorial", json={"items": [""]}).status_code == 422
+
+
+def test_the_exploration_slot_draws_from_the_long_tail_with_its_propensity(
+    tmp_path: Path,
+) -> None:
+    with _shaped_client(tmp_path, exploration_epsilon=1.0, exploration_head=3) as client:
+        _world(client)
+        drawn = set()
+        for _ in range(20):
+            items = _list(client, "k=3")["items"]
+            explored = items[-1]
+            assert explored["reasons"] == ["exploration"]
+            assert explored["propensity"] == pytest.approx(1 / 9)  # 12 items, 3 in the head
+            assert explored["item_id"] not in ("a0", "a1", "a2")
+            assert all("propensity" not in i for i in items[:-1])
+            drawn.add(explored["item_id"])
+        assert len(drawn) > 1
