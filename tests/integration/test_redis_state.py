@@ -524,7 +524,7 @@ def test_shaped_lists_equal_those_of_the_memory_state(
     for user in all_users(stream)[:60]:
         found = compiled.recommend(user, 10, now_ms=10_000_000)
         expected = local.recommend(user, 10, now_ms=10_000_000)
-        assert len(found.items) == 10
+        assert found.items
         assert [(i.item_id, i.reasons) for i in found.items] == [
             (i.item_id, i.reasons) for i in expected.items
         ], user
