@@ -278,3 +278,31 @@ def test_the_exploration_slot_draws_from_the_long_tail_with_its_propensity(
             assert all("propensity" not in i for i in items[:-1])
             drawn.add(explored["item_id"])
         assert len(drawn) > 1
+
+
+def test_a_short_dwell_view_acts_as_a_negative(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, weights={"short_dwell_s": 5.0})
+    with TestClient(create_app(settings)) as client:
+        _world(client)
+        views = [
+            {
+                "user_id": "skimmer",
+                "item_id": "a0",
+                "type": "view",
+                "value": 1.5,
+                "timestamp": 9_000,
+            },
+            {
+                "user_id": "skimmer",
+                "item_id": "a1",
+                "type": "view",
+                "value": 60,
+                "timestamp": 9_001,
+            },
+        ]
+        assert client.post("/v1/events?wait=true", json={"events": views}).status_code == 202
+        ids = _ids(_list(client, "k=12&exclude_seen=false", user="skimmer"))
+        assert "a0" not in ids and "a1" in ids
+        assert client.get("/v1/users/skimmer/profile").json()["negative"] == ["a0"]
+        why = _why(client, "a0", "exclude_seen=false", user="skimmer")
+        assert why["stage"] == "filtered" and why["by"] == "disliked"
