@@ -90,6 +90,22 @@ class Held:
     base: int = 0
 
 
+def warmth(shaping: ShapingSettings, user: UserArrays | None) -> float:
+    """How warm a user is, from 0 to 1: ``min(interactions / warm_after_events, 1)``
+    over the remembered interactions (1 when ``warm_after_events`` is unset).
+
+    A source's blend weight is ``warmth * weight``; popularity's is ``warmth *
+    weight + (1 - warmth) * (weight_collaborative + weight_content +
+    weight_popularity)``: a user with no history is served by popularity alone, one
+    with ``warm_after_events`` interactions by the configured weights, linearly in
+    between.
+    """
+    if shaping.warm_after_events is None:
+        return 1.0
+    seen = 0 if user is None else len(user.recent_items)
+    return min(seen / shaping.warm_after_events, 1.0)
+
+
 def _now_ms(request: Request) -> int:
     """The time of the request: its own, else the wall clock."""
     return request.now_ms if request.now_ms is not None else int(time.time() * 1000)
@@ -218,7 +234,7 @@ class Recommender:
             context = (known, request.context_item)
         seeds = Seeds.of_user(user, context, settings.seed_items, settings.recency_half_life_items)
         columns, degraded = self.gatherer.gather(
-            self._producers(request, user, seeds), shaping.budget_ms
+            self._producers(request, user, seeds, warmth(shaping, user)), shaping.budget_ms
         )
         if slots_in_use(shaping.slots):
             pool = settings.candidates_per_source
@@ -233,24 +249,28 @@ class Recommender:
         )
         return Held(scored, shaped, seeds, marks, degraded)
 
-    def _producers(self, request: Request, user: UserArrays | None, seeds: Seeds) -> list[Producer]:
-        """The candidate sources of a user's list whose weight is above 0."""
-        state, pool = self.state, self.settings.candidates_per_source
+    def _producers(
+        self, request: Request, user: UserArrays | None, seeds: Seeds, warm: float
+    ) -> list[Producer]:
+        """The candidate sources of a user's list whose weight is above 0; ``warm`` (see
+        :func:`warmth`) moves weight from the other sources to popularity."""
+        state, pool, settings = self.state, self.settings.candidates_per_source, self.settings
         producers: list[Producer] = []
-        weight = self._weight("cooccurrence", "collaborative")
+        weight = warm * self._weight("cooccurrence", "collaborative")
         if weight > 0:
             per_seed = max(pool // max(len(seeds), 1), 20)
             producers.append(
                 ("cooccurrence", functools.partial(_neighbours, state, weight, seeds, per_seed))
             )
         for source in self._sources():
-            weight = self._weight(source.name, source.kind)
+            weight = warm * self._weight(source.name, source.kind)
             if weight > 0:
                 ask = functools.partial(source.candidates, user, pool, self.ids)
                 producers.append(
                     (source.name, functools.partial(_column, source.name, weight, ask))
                 )
-        weight = self._weight("popularity", "popularity")
+        total = settings.weight_collaborative + settings.weight_content + settings.weight_popularity
+        weight = warm * self._weight("popularity", "popularity") + (1 - warm) * total
         if weight > 0:
             popular_pool = min(pool, 5 * request.k + (len(user.seen) if user is not None else 0))
             popular = functools.partial(_popular, state, weight, popular_pool, request.category)

@@ -306,3 +306,24 @@ def test_a_short_dwell_view_acts_as_a_negative(tmp_path: Path) -> None:
         assert client.get("/v1/users/skimmer/profile").json()["negative"] == ["a0"]
         why = _why(client, "a0", "exclude_seen=false", user="skimmer")
         assert why["stage"] == "filtered" and why["by"] == "disliked"
+
+
+def test_blend_weights_move_to_collaborative_as_history_grows(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, recommend={"shaping": {"warm_after_events": 4}})
+    with TestClient(create_app(settings)) as client:
+        _world(client)
+
+        def shares(user: str) -> dict[str, float]:
+            items = _list(client, "k=12&exclude_seen=false", user=user)["items"]
+            return dict(next(i for i in items if i["item_id"] == "a0")["sources"])
+
+        cold = shares("newcomer")
+        assert set(cold) == {"popularity"} and cold["popularity"] == pytest.approx(1.0)
+        for n, item in enumerate(["b4", "c8", "a1", "b5"]):
+            event = {"user_id": "newcomer", "item_id": item, "type": "view", "timestamp": 9_000 + n}
+            assert client.post("/v1/events?wait=true", json=event).status_code == 202
+            found = shares("newcomer")
+            warm = (n + 1) / 4
+            assert found["popularity"] == pytest.approx(0.1 * warm + (1 - warm) * 1.0)
+            assert found["cooccurrence"] > 0
+        assert found["popularity"] == pytest.approx(0.1)  # warm: the configured weights

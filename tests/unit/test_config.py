@@ -20,6 +20,8 @@ def test_example_file_parses_and_sets_values() -> None:
     assert settings.archive.backoff_max_s == 30.0
     assert settings.drift.block_events == 10_000 and settings.drift.window_blocks == 10
     assert settings.metrics.port is None and settings.metrics.host == "127.0.0.1"
+    assert settings.recommend.shaping.page_ttl_s == 300 and settings.recommend.shaping.rules == ()
+    assert settings.recommend.shaping.diversity.mmr_lambda is None
 
 
 def test_env_beats_file(monkeypatch: pytest.MonkeyPatch) -> None:
