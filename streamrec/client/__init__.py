@@ -31,8 +31,10 @@ from streamrec.client.errors import (
 )
 from streamrec.client.models import (
     Accepted,
+    EditorialList,
     Event,
     EventType,
+    Explanation,
     Health,
     Interaction,
     ItemDetail,
@@ -52,6 +54,8 @@ from streamrec.client.sync import StreamrecClient
 
 __all__ = [
     "Accepted",
+    "EditorialList",
+    "Explanation",
     "AsyncBatcher",
     "AsyncStreamrecClient",
     "AuthError",

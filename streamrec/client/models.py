@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from streamrec.events import Event, EventType
 from streamrec.serving.schemas import ItemIn
@@ -52,6 +52,7 @@ class RecommendedItem(ResponseModel):
     score: float
     reasons: list[str]
     sources: dict[str, float]
+    propensity: float | None = None
 
 
 class RecommendationList(ResponseModel):
@@ -60,6 +61,9 @@ class RecommendationList(ResponseModel):
     ``recommendation_id`` names this served list: send it back on the events it
     leads to (impressions, clicks, purchases) so they are attributed to it.
     ``fallback`` is true when the list is popularity standing in for personalization.
+    ``next_page_token`` asks for the next page (``page_token=``); ``degraded`` names
+    the candidate sources left out (late or failed). An exploration item carries the
+    ``propensity`` of its draw.
     """
 
     user_id: str | None = None
@@ -68,11 +72,34 @@ class RecommendationList(ResponseModel):
     model_version: str | None
     recommendation_id: str
     fallback: bool
+    next_page_token: str | None = None
+    degraded: list[str] = Field(default_factory=list)
 
     @property
     def item_ids(self) -> list[str]:
         """The recommended ids, best first."""
         return [item.item_id for item in self.items]
+
+
+class Explanation(ResponseModel):
+    """Why an item is or is not on a user's list: ``stage`` is ``served``,
+    ``never_candidate``, ``filtered``, ``demoted`` or ``below_cut``, ``by`` the
+    stage or filter that did it."""
+
+    item_id: str
+    stage: str
+    by: str | None
+    rank: int | None
+    score: float | None
+    kth_score: float | None
+    k: int
+    sources: dict[str, int | None]
+
+
+class EditorialList(ResponseModel):
+    """The editorial picks of the reserved slots, in order."""
+
+    items: list[str]
 
 
 class Accepted(ResponseModel):

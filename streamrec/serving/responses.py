@@ -19,17 +19,17 @@ def list_response(rec: Recommendation) -> Response:
         "model_version": rec.model_version,
         "recommendation_id": rec.recommendation_id,
         "fallback": rec.fallback,
+        "next_page_token": rec.next_page_token,
+        "degraded": list(rec.degraded),
     }
-    if rec.next_page_token is not None:
-        body["next_page_token"] = rec.next_page_token
-    if rec.degraded:
-        body["degraded"] = list(rec.degraded)
     return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _item(item: RecommendedItem) -> dict[str, Any]:
-    body = {"item_id": item.item_id, "score": item.score, "reasons": item.reasons}
-    body["sources"] = item.sources
-    if item.propensity is not None:
-        body["propensity"] = item.propensity
-    return body
+    return {
+        "item_id": item.item_id,
+        "score": item.score,
+        "reasons": item.reasons,
+        "sources": item.sources,
+        "propensity": item.propensity,
+    }

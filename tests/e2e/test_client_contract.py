@@ -20,7 +20,9 @@ from pydantic import BaseModel
 
 from streamrec.client import (
     Accepted,
+    EditorialList,
     Event,
+    Explanation,
     Health,
     ItemDetail,
     ItemIn,
@@ -39,6 +41,9 @@ pytestmark = pytest.mark.slow
 ROUTES: list[tuple[str, str, int, type[BaseModel], str]] = [
     ("post", "/v1/events", 202, Accepted, "send_events"),
     ("get", "/v1/users/{user_id}/recommendations", 200, RecommendationList, "recommendations"),
+    ("get", "/v1/users/{user_id}/recommendations/explain", 200, Explanation, "explain"),
+    ("put", "/v1/editorial", 200, EditorialList, "put_editorial"),
+    ("get", "/v1/editorial", 200, EditorialList, "get_editorial"),
     ("get", "/v1/items/{item_id}/similar", 200, RecommendationList, "similar"),
     ("get", "/v1/items/popular", 200, RecommendationList, "popular"),
     ("get", "/v1/items/trending", 200, RecommendationList, "trending"),
@@ -167,6 +172,9 @@ def test_live_answers_hold_exactly_the_client_fields(streamrec_url: str) -> None
     requests: list[tuple[str, str, dict[str, Any] | None, type[BaseModel]]] = [
         ("POST", "/v1/events?wait=true", {"events": [event]}, Accepted),
         ("GET", "/v1/users/c-v/recommendations?k=3", None, RecommendationList),
+        ("GET", "/v1/users/c-v/recommendations/explain?item_id=c-a", None, Explanation),
+        ("PUT", "/v1/editorial", {"items": ["c-a"]}, EditorialList),
+        ("GET", "/v1/editorial", None, EditorialList),
         ("GET", "/v1/items/c-a/similar", None, RecommendationList),
         ("GET", "/v1/items/popular?category=c-cat", None, RecommendationList),
         ("GET", "/v1/items/trending", None, RecommendationList),
