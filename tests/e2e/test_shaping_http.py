@@ -275,7 +275,7 @@ def test_the_exploration_slot_draws_from_the_long_tail_with_its_propensity(
             assert explored["reasons"] == ["exploration"]
             assert explored["propensity"] == pytest.approx(1 / 9)  # 12 items, 3 in the head
             assert explored["item_id"] not in ("a0", "a1", "a2")
-            assert all("propensity" not in i for i in items[:-1])
+            assert all(i["propensity"] is None for i in items[:-1])
             drawn.add(explored["item_id"])
         assert len(drawn) > 1
 
