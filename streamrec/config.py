@@ -41,6 +41,11 @@ class EventWeights(_Section):
     rating at or below ``rating_dislike_at`` also counts as a dislike. An impression
     (an item shown to a user) weighs in the item's statistics only, never in the
     user's profile.
+
+    A view's ``value`` is its dwell time in seconds. With ``dwell_full_s`` set, a view
+    with a dwell weighs ``view * min(value / dwell_full_s, 1)``; with
+    ``short_dwell_s`` set, a view with a dwell below it weighs ``short_dwell`` and
+    counts as negative feedback. Both are off by default.
     """
 
     view: float = 1.0
@@ -57,6 +62,9 @@ class EventWeights(_Section):
     dislike: float = -4.0
     skip: float = -0.5
     impression: float = 0.0
+    dwell_full_s: float | None = Field(default=None, gt=0)
+    short_dwell_s: float | None = Field(default=None, gt=0)
+    short_dwell: float = Field(default=-0.5, le=0)
 
 
 class DecaySettings(_Section):

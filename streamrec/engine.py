@@ -39,6 +39,7 @@ from streamrec.recommend.explain import Explanation, explain
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
 from streamrec.recommend.request import Request
+from streamrec.recommend.slots import EditorialList
 from streamrec.recommend.types import Recommendation
 from streamrec.state.base import (
     CatalogItem,
@@ -173,6 +174,7 @@ class Engine(Generic[StateT]):
         self._acceptance = processor.acceptance if processor is not None else None
         self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
+        self.editorial = EditorialList()
         self.tuned = TunedSettings(settings, models)
         self.recommender = self._recommender(settings, self.tuned)
         self.attributor = attributor
@@ -199,6 +201,7 @@ class Engine(Generic[StateT]):
             tuned.recommend,
             sources=(lambda: model_sources(models, settings.weights)) if models else tuple,
             model_version=(lambda: models.version) if models else lambda: None,
+            editorial=self.editorial,
         )
 
     def use_recommender(self, recommender: Recommender) -> None:

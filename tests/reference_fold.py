@@ -155,6 +155,11 @@ def weight_of(event: Event, weights: EventWeights) -> float:
     base = float(getattr(weights, event.type.value))
     if event.type == "rating" and event.value is not None:
         return base + weights.rating_per_star * (event.value - weights.rating_neutral)
+    if event.type == "view" and event.value is not None:
+        if weights.short_dwell_s is not None and event.value < weights.short_dwell_s:
+            return weights.short_dwell
+        if weights.dwell_full_s is not None:
+            return base * min(event.value / weights.dwell_full_s, 1.0)
     return base
 
 
@@ -162,6 +167,14 @@ def is_negative(event: Event, weights: EventWeights) -> bool:
     """Negative feedback: a negative type weight, or a rating at/below the dislike mark."""
     if event.type == "rating" and event.value is not None:
         return event.value <= weights.rating_dislike_at
+    short = weights.short_dwell_s
+    if (
+        event.type == "view"
+        and event.value is not None
+        and short is not None
+        and event.value < short
+    ):
+        return True
     return float(getattr(weights, event.type.value)) < 0
 
 

@@ -31,6 +31,7 @@ from streamrec.client.errors import (
 )
 from streamrec.client.models import (
     Accepted,
+    EditorialList,
     Event,
     EventType,
     ExperimentInfo,
@@ -64,6 +65,7 @@ __all__ = [
     "BatchOptions",
     "Batcher",
     "BatcherClosedError",
+    "EditorialList",
     "Event",
     "EventType",
     "ExperimentInfo",

@@ -25,6 +25,7 @@ from streamrec import __version__
 from streamrec.client.errors import StreamrecClientError, http_error, is_error_body
 from streamrec.client.models import (
     Accepted,
+    EditorialList,
     Event,
     ExperimentInfo,
     ExperimentList,
@@ -196,12 +197,22 @@ def recommendations(
 def explain(
     user_id: str, item_id: str, *, k: int | None = None, **extra: QueryValue
 ) -> Call[Explanation]:
-    """What happened to ``item_id`` in the user's list
-    (``GET /v1/users/{user_id}/recommendations/explain``); ``extra`` takes the
-    list's own options, so that the same list is explained."""
+    """What happened to ``item_id`` on the user's list
+    (``GET /v1/users/{user_id}/recommendations/explain``); ``extra`` are the list's own
+    query parameters (``rules``, ``category_cap``, …)."""
     query = _query({"item_id": item_id, "k": k, **extra})
-    path = f"/v1/users/{_id(user_id)}/recommendations/explain"
-    return Call("GET", path, Explanation, query)
+    return Call("GET", f"/v1/users/{_id(user_id)}/recommendations/explain", Explanation, query)
+
+
+def put_editorial(items: Iterable[str]) -> Call[EditorialList]:
+    """Replace the editorial list of the reserved slots (``PUT /v1/editorial``)."""
+    body = orjson.dumps({"items": list(items)})
+    return Call("PUT", "/v1/editorial", EditorialList, body=body)
+
+
+def get_editorial() -> Call[EditorialList]:
+    """The editorial list (``GET /v1/editorial``)."""
+    return Call("GET", "/v1/editorial", EditorialList)
 
 
 def similar(item_id: str, *, k: int | None = None, **extra: QueryValue) -> Call[RecommendationList]:

@@ -68,7 +68,7 @@ class RecommendationList(ResponseModel):
     ``fallback`` is true when the list is popularity standing in for personalization.
     ``experiment`` and ``variant`` say who served it; ``next_page_token`` asks for the
     next page; ``degraded`` names the sources left out (past the latency budget, or
-    failing).
+    failing). An exploration item carries the ``propensity`` of its draw.
     """
 
     user_id: str | None = None
@@ -85,6 +85,27 @@ class RecommendationList(ResponseModel):
     def item_ids(self) -> list[str]:
         """The recommended ids, best first."""
         return [item.item_id for item in self.items]
+
+
+class Explanation(ResponseModel):
+    """Why an item is or is not on a user's list: ``stage`` is ``served``,
+    ``never_candidate``, ``filtered``, ``demoted`` or ``below_cut``, ``by`` the
+    stage or filter that did it."""
+
+    item_id: str
+    stage: str
+    by: str | None
+    rank: int | None
+    score: float | None
+    kth_score: float | None
+    k: int
+    sources: dict[str, int | None]
+
+
+class EditorialList(ResponseModel):
+    """The editorial picks of the reserved slots, in order."""
+
+    items: list[str]
 
 
 class Accepted(ResponseModel):
@@ -196,21 +217,6 @@ class Readiness(ResponseModel):
     def ready(self) -> bool:
         """Whether the server is ready to serve."""
         return self.status == "ready"
-
-
-class Explanation(ResponseModel):
-    """``GET /v1/users/{user_id}/recommendations/explain``: what happened to one item
-    (``stage``: ``served``, ``never_candidate``, ``filtered``, ``demoted`` or
-    ``below_cut``; ``by``: the filter or stage)."""
-
-    item_id: str
-    stage: str
-    by: str | None
-    rank: int | None
-    score: float | None
-    kth_score: float | None
-    k: int
-    sources: dict[str, int | None]
 
 
 class ExperimentVariant(ResponseModel):

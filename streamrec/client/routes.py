@@ -68,6 +68,8 @@ class Routes:
     send_events = Endpoint(calls.send_events)
     recommendations = Endpoint(calls.recommendations)
     explain = Endpoint(calls.explain)
+    put_editorial = Endpoint(calls.put_editorial)
+    get_editorial = Endpoint(calls.get_editorial)
     similar = Endpoint(calls.similar)
     popular = Endpoint(calls.popular)
     trending = Endpoint(calls.trending)

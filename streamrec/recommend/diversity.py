@@ -14,6 +14,9 @@ import numpy as np
 from streamrec.recommend.rules import ItemFacts
 from streamrec.recommend.stages import Shortlist
 
+#: MMR picks the first ``k`` places from this many times ``k`` best rows.
+MMR_DEPTH = 4
+
 
 def label_matrix(ids: np.ndarray, facts: ItemFacts) -> np.ndarray:
     """``(n, labels)`` whether each item carries each category or tag."""
@@ -71,7 +74,8 @@ class CategoryCap:
 
 
 class MaximalMarginalRelevance:
-    """Re-ranks the first ``k`` places greedily: each takes the row maximizing
+    """Re-ranks the first ``k`` places greedily from the first :data:`MMR_DEPTH`
+    ``* k`` rows: each takes the row maximizing
     ``lam * relevance - (1 - lam) * (largest similarity to a row already placed)``,
     with relevance the list score over the best one; the rest follow in order."""
 
@@ -82,14 +86,16 @@ class MaximalMarginalRelevance:
 
     def __call__(self, shortlist: Shortlist) -> np.ndarray:
         """The rows, re-ranked."""
-        rows = shortlist.rows
-        k = min(shortlist.request.k, len(rows))
+        every = shortlist.rows
+        k = min(shortlist.request.k, len(every))
         if k < 2:
-            return rows
+            return every
+        rows = every[: MMR_DEPTH * k]
         scores = shortlist.marks.scores[rows]
         top = float(scores.max())
         relevance = scores / top if top > 0 else np.zeros(len(rows))
-        sim = similarity(label_matrix(shortlist.ids(), shortlist.marks.facts))
+        ids = shortlist.scored.candidates.ids[rows]
+        sim = similarity(label_matrix(ids, shortlist.marks.facts))
         placed = np.zeros(len(rows), np.bool_)
         closest = np.zeros(len(rows))
         order: list[int] = []
@@ -101,4 +107,5 @@ class MaximalMarginalRelevance:
             placed[best] = True
             closest = np.maximum(closest, sim[best])
         rest = np.flatnonzero(~placed)
-        return rows[np.concatenate([np.array(order, np.int64), rest])]
+        reranked = rows[np.concatenate([np.array(order, np.int64), rest])]
+        return np.concatenate([reranked, every[len(rows) :]])

@@ -50,6 +50,7 @@ from streamrec.recommend.request import Request
 from streamrec.recommend.rules import ItemFacts
 from streamrec.recommend.shaping import overlaid, shaping_stages
 from streamrec.recommend.shaping_settings import ShapingSettings
+from streamrec.recommend.slots import EditorialList, slot_columns, slots_in_use
 from streamrec.recommend.stages import (
     AvailableOnly,
     Banned,
@@ -89,6 +90,27 @@ class Held:
     base: int = 0
 
 
+def warmth(shaping: ShapingSettings, user: UserArrays | None) -> float:
+    """How warm a user is, from 0 to 1: ``min(interactions / warm_after_events, 1)``
+    over the remembered interactions (1 when ``warm_after_events`` is unset).
+
+    A source's blend weight is ``warmth * weight``; popularity's is ``warmth *
+    weight + (1 - warmth) * (weight_collaborative + weight_content +
+    weight_popularity)``: a user with no history is served by popularity alone, one
+    with ``warm_after_events`` interactions by the configured weights, linearly in
+    between.
+    """
+    if shaping.warm_after_events is None:
+        return 1.0
+    seen = 0 if user is None else len(user.recent_items)
+    return min(seen / shaping.warm_after_events, 1.0)
+
+
+def _now_ms(request: Request) -> int:
+    """The time of the request: its own, else the wall clock."""
+    return request.now_ms if request.now_ms is not None else int(time.time() * 1000)
+
+
 def _neighbours(state: DenseReads, weight: float, seeds: Seeds, per_seed: int) -> Column:
     rows = state.neighbor_rows(seeds.ids, per_seed)
     return cooccurrence_column("cooccurrence", weight, seeds, rows)
@@ -121,6 +143,9 @@ class Recommender:
         The model sources in use (asked once per request).
     model_version
         The version of the batch models in use.
+    editorial
+        The editorial picks of the reserved slots (shared by every recommender of
+        one engine).
 
     Attributes
     ----------
@@ -141,6 +166,7 @@ class Recommender:
         settings: RecommendSettings | Callable[[], RecommendSettings],
         sources: Callable[[], Sequence[CandidateSource]] = tuple,
         model_version: Callable[[], str | None] = lambda: None,
+        editorial: EditorialList | None = None,
     ) -> None:
         self.state = state
         self.catalog = catalog
@@ -152,6 +178,7 @@ class Recommender:
         shaping = self.settings.shaping  # not tunable: fixed for this recommender
         self.pages = PageCache(shaping.page_ttl_s, shaping.page_lists)
         self.gatherer = SourceGatherer()
+        self.editorial = editorial if editorial is not None else EditorialList()
         self._sources = sources
         self._model_version = model_version
 
@@ -215,32 +242,43 @@ class Recommender:
             context = (known, request.context_item)
         seeds = Seeds.of_user(user, context, settings.seed_items, settings.recency_half_life_items)
         columns, degraded = self.gatherer.gather(
-            self._producers(request, user, seeds), shaping.budget_ms
+            self._producers(request, user, seeds, warmth(shaping, user)), shaping.budget_ms
         )
+        if slots_in_use(shaping.slots):
+            pool = settings.candidates_per_source
+            columns += slot_columns(
+                state, shaping.slots, self.editorial, _now_ms(request), pool, request.category
+            )
         candidates = CandidateSet.gather(columns)
         scored = self.score(features(candidates, user, state))
         banned = Banned.of(request, user, state)
-        shaped, marks = self._post_process(request, scored, banned, [*self.stages, *stages], trace)
+        shaped, marks = self._post_process(
+            request, scored, banned, [*self.stages, *stages], trace, user
+        )
         return Held(scored, shaped, seeds, marks, degraded)
 
-    def _producers(self, request: Request, user: UserArrays | None, seeds: Seeds) -> list[Producer]:
-        """The candidate sources of a user's list whose weight is above 0."""
-        state, pool = self.state, self.settings.candidates_per_source
+    def _producers(
+        self, request: Request, user: UserArrays | None, seeds: Seeds, warm: float
+    ) -> list[Producer]:
+        """The candidate sources of a user's list whose weight is above 0; ``warm`` (see
+        :func:`warmth`) moves weight from the other sources to popularity."""
+        state, pool, settings = self.state, self.settings.candidates_per_source, self.settings
         producers: list[Producer] = []
-        weight = self._weight("cooccurrence", "collaborative")
+        weight = warm * self._weight("cooccurrence", "collaborative")
         if weight > 0:
             per_seed = max(pool // max(len(seeds), 1), 20)
             producers.append(
                 ("cooccurrence", functools.partial(_neighbours, state, weight, seeds, per_seed))
             )
         for source in self._sources():
-            weight = self._weight(source.name, source.kind)
+            weight = warm * self._weight(source.name, source.kind)
             if weight > 0:
                 ask = functools.partial(source.candidates, user, pool, self.ids)
                 producers.append(
                     (source.name, functools.partial(_column, source.name, weight, ask))
                 )
-        weight = self._weight("popularity", "popularity")
+        total = settings.weight_collaborative + settings.weight_content + settings.weight_popularity
+        weight = warm * self._weight("popularity", "popularity") + (1 - warm) * total
         if weight > 0:
             popular_pool = min(pool, 5 * request.k + (len(user.seen) if user is not None else 0))
             popular = functools.partial(_popular, state, weight, popular_pool, request.category)
@@ -315,9 +353,9 @@ class Recommender:
         banned: Banned,
         stages: Sequence[ListStage],
         trace: list[tuple[str, np.ndarray]] | None,
+        user: UserArrays | None = None,
     ) -> tuple[np.ndarray, Marks]:
-        now_ms = request.now_ms if request.now_ms is not None else int(time.time() * 1000)
-        marks = Marks(scored.total.copy(), ItemFacts(self.state, now_ms))
+        marks = Marks(scored.total.copy(), ItemFacts(self.state, _now_ms(request)), user=user)
         rows = np.arange(len(scored.total))
         for stage in stages:
             rows = stage(Shortlist(request, scored, banned, self.state, rows, marks))

@@ -6,7 +6,8 @@ category) come, each only when configured:
 1. ``filter`` rules (the settings' rules, then the request's);
 2. ``boost`` and ``bury`` rules;
 3. the per-category cap, then MMR;
-4. ``pin`` rules.
+4. the reserved slots (:mod:`streamrec.recommend.slots`);
+5. ``pin`` rules.
 
 Each is a :class:`~streamrec.recommend.stages.ListStage`, so a trace of the stages
 (which rows each one kept) tells which stage dropped an item.
@@ -24,6 +25,7 @@ from streamrec.recommend.diversity import CategoryCap, MaximalMarginalRelevance
 from streamrec.recommend.rule_stages import RuleStage, compile_rules
 from streamrec.recommend.rules_lang import RuleSpec
 from streamrec.recommend.shaping_settings import ShapingSettings
+from streamrec.recommend.slots import ReservedSlots, slots_in_use
 from streamrec.recommend.stages import ListStage
 
 
@@ -43,6 +45,8 @@ def shaping_stages(settings: ShapingSettings, request_rules: Sequence[str]) -> l
         stages.append(CategoryCap(diversity.category_cap))
     if diversity.mmr_lambda is not None:
         stages.append(MaximalMarginalRelevance(diversity.mmr_lambda))
+    if slots_in_use(settings.slots):
+        stages.append(ReservedSlots(settings.slots))
     stages += [RuleStage(r) for r in rules if r.action == "pin"]
     return stages
 

@@ -65,7 +65,9 @@ class ShapingSettings(_Section):
     ``rules`` are texts of :mod:`streamrec.recommend.rules_lang` (``"filter: price <
     50"``), applied to every list before a request's own. ``budget_ms`` is the time a
     request gives its candidate sources (``None``: no deadline). A page token keeps
-    its list for ``page_ttl_s`` seconds (at most ``page_lists`` lists are kept).
+    its list for ``page_ttl_s`` seconds (at most ``page_lists`` lists are kept). With
+    ``warm_after_events``, the blend moves from popularity to the configured weights
+    as a user's history grows (:func:`streamrec.recommend.recommender.warmth`).
     """
 
     rules: tuple[str, ...] = ()
@@ -74,6 +76,7 @@ class ShapingSettings(_Section):
     budget_ms: float | None = Field(default=None, gt=0)
     page_ttl_s: float = Field(default=300.0, gt=0)
     page_lists: int = Field(default=1024, ge=1)
+    warm_after_events: int | None = Field(default=None, ge=1, le=10_000)
 
     @field_validator("rules")
     @classmethod

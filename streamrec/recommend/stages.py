@@ -145,10 +145,13 @@ class Marks:
         replaces the source's reason.
     propensities
         Rows drawn at random, with the probability they had of being drawn.
+    user
+        The user's profile (``None`` for a cold user or a list of no user).
     """
 
     scores: np.ndarray
     facts: ItemFacts
+    user: UserArrays | None = None
     reasons: dict[int, str] = field(default_factory=dict)
     propensities: dict[int, float] = field(default_factory=dict)
 
@@ -191,6 +194,14 @@ class ListStage(Protocol):
         ...
 
 
+def not_banned(banned: Banned, ids: np.ndarray) -> np.ndarray:
+    """Whether each of ``ids`` is not banned."""
+    if not len(banned.ids):
+        return np.ones(len(ids), np.bool_)
+    at = np.minimum(np.searchsorted(banned.ids, ids), len(banned.ids) - 1)  # ascending
+    return banned.ids[at] != ids  # type: ignore[no-any-return]
+
+
 class ExcludeBanned:
     """Drops banned items (seen, disliked, carted, excluded)."""
 
@@ -198,12 +209,9 @@ class ExcludeBanned:
 
     def __call__(self, shortlist: Shortlist) -> np.ndarray:
         """Rows whose item is not banned."""
-        banned = shortlist.banned.ids  # ascending
-        if not len(banned):
+        if not len(shortlist.banned.ids):
             return shortlist.rows
-        ids = shortlist.ids()
-        at = np.minimum(np.searchsorted(banned, ids), len(banned) - 1)
-        return shortlist.rows[banned[at] != ids]
+        return shortlist.rows[not_banned(shortlist.banned, shortlist.ids())]
 
 
 class RankCut:

@@ -26,6 +26,7 @@ from streamrec.serving.metrics import ApiMetrics, RequestTimer
 from streamrec.serving.openapi import describe
 from streamrec.serving.routes import (
     catalog,
+    editorial,
     events,
     experiments,
     operations,
@@ -41,6 +42,7 @@ ROUTERS = (
     users.router,
     operations.router,
     experiments.router,
+    editorial.router,
 )
 
 

@@ -239,6 +239,11 @@ class DenseReads(ItemNames, Protocol):
         """:meth:`OnlineState.item_stats` over dense ids (``None`` where never seen)."""
         ...
 
+    def newest_rows(self, since_ms: int, k: int) -> np.ndarray:
+        """The ``k`` available catalog items created most recently at or after
+        ``since_ms`` (newest first, ties by dense id)."""
+        ...
+
 
 @runtime_checkable
 class ServingState(OnlineState, Catalog, DenseReads, Protocol):

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from streamrec.client import (
     Accepted,
+    EditorialList,
     Event,
     ExperimentInfo,
     ExperimentList,
@@ -43,6 +44,9 @@ pytestmark = pytest.mark.slow
 ROUTES: list[tuple[str, str, int, type[BaseModel], str]] = [
     ("post", "/v1/events", 202, Accepted, "send_events"),
     ("get", "/v1/users/{user_id}/recommendations", 200, RecommendationList, "recommendations"),
+    ("get", "/v1/users/{user_id}/recommendations/explain", 200, Explanation, "explain"),
+    ("put", "/v1/editorial", 200, EditorialList, "put_editorial"),
+    ("get", "/v1/editorial", 200, EditorialList, "get_editorial"),
     ("get", "/v1/items/{item_id}/similar", 200, RecommendationList, "similar"),
     ("get", "/v1/items/popular", 200, RecommendationList, "popular"),
     ("get", "/v1/items/trending", 200, RecommendationList, "trending"),
@@ -52,7 +56,6 @@ ROUTES: list[tuple[str, str, int, type[BaseModel], str]] = [
     ("get", "/v1/users/{user_id}/profile", 200, Profile, "profile"),
     ("get", "/healthz", 200, Health, "health"),
     ("get", "/readyz", 200, Readiness, "ready"),
-    ("get", "/v1/users/{user_id}/recommendations/explain", 200, Explanation, "explain"),
     ("put", "/v1/experiments/{experiment_id}", 200, ExperimentInfo, "put_experiment"),
     ("get", "/v1/experiments", 200, ExperimentList, "experiments"),
     ("get", "/v1/experiments/{experiment_id}", 200, ExperimentInfo, "get_experiment"),
@@ -178,6 +181,9 @@ def test_live_answers_hold_exactly_the_client_fields(streamrec_url: str) -> None
     requests: list[tuple[str, str, dict[str, Any] | None, type[BaseModel]]] = [
         ("POST", "/v1/events?wait=true", {"events": [event]}, Accepted),
         ("GET", "/v1/users/c-v/recommendations?k=3", None, RecommendationList),
+        ("GET", "/v1/users/c-v/recommendations/explain?item_id=c-a", None, Explanation),
+        ("PUT", "/v1/editorial", {"items": ["c-a"]}, EditorialList),
+        ("GET", "/v1/editorial", None, EditorialList),
         ("GET", "/v1/items/c-a/similar", None, RecommendationList),
         ("GET", "/v1/items/popular?category=c-cat", None, RecommendationList),
         ("GET", "/v1/items/trending", None, RecommendationList),
@@ -187,7 +193,6 @@ def test_live_answers_hold_exactly_the_client_fields(streamrec_url: str) -> None
         ("GET", "/v1/users/c-u/profile", None, Profile),
         ("GET", "/healthz", None, Health),
         ("GET", "/readyz", None, Readiness),
-        ("GET", "/v1/users/c-u/recommendations/explain?item_id=c-a", None, Explanation),
         ("PUT", "/v1/experiments/c-x", experiment, ExperimentInfo),
         ("GET", "/v1/experiments", None, ExperimentList),
         ("GET", "/v1/experiments/c-x", None, ExperimentInfo),

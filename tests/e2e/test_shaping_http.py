@@ -213,3 +213,117 @@ def test_explain_of_a_never_candidate_names_the_sources_that_could_have(
     never = _why(client, "c11", "k=1", user="cold")  # the popular pool of k=1 is 5 deep
     assert never["stage"] == "never_candidate"
     assert never["sources"] == {"popularity": 12}
+
+
+def _shaped_client(tmp_path: Path, **slots: Any) -> TestClient:
+    settings = Settings(data_dir=tmp_path, recommend={"shaping": {"slots": slots}})
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+def test_a_20_percent_promotion_gives_2_of_10_slots_with_the_reason(tmp_path: Path) -> None:
+    sponsored = "properties.sponsored == true"
+    with _shaped_client(tmp_path, promoted_share=0.2, promoted_when=sponsored) as client:
+        _world(client)
+        for item in ("c10", "c11", "b7"):
+            entry = {"categories": [CATEGORY[item]], "properties": {"sponsored": True}}
+            assert client.put(f"/v1/items/{item}", json=entry).status_code == 200
+        items = _list(client, "k=10")["items"]
+        promoted = [i["item_id"] for i in items if i["reasons"] == ["promoted"]]
+        assert len(items) == 10
+        assert promoted == ["b7", "c10"]  # the two best-scored sponsored items
+        assert [i["item_id"] for i in items[8:]] == promoted
+        assert [i["item_id"] for i in items[:8]] == ["a0", "a1", "a2", "a3", "b4", "b5", "b6", "c8"]
+
+
+def test_a_new_item_with_no_events_appears_in_the_new_arrivals_slot(tmp_path: Path) -> None:
+    with _shaped_client(tmp_path, new_arrivals=1) as client:
+        _world(client)
+        fresh = {"title": "Fresh", "categories": ["b"], "created_at": "2100-01-01T00:00:00Z"}
+        assert client.put("/v1/items/fresh", json=fresh).status_code == 200
+        recent = {"categories": ["c"], "created_at": "2100-01-01T00:00:00Z"}
+        assert client.put("/v1/items/other-new", json=recent).status_code == 200
+        view = {"user_id": "fan", "item_id": "b4", "type": "view", "timestamp": 9_000}
+        assert client.post("/v1/events?wait=true", json=view).status_code == 202
+        items = _list(client, "k=4", user="fan")["items"]
+        assert items[-1]["item_id"] == "fresh"  # shares category b with what the fan viewed
+        assert items[-1]["reasons"] == ["new arrival"]
+        assert client.get("/v1/items/fresh").json()["stats"] is None  # no events at all
+
+
+def test_editorial_picks_come_from_the_admin_list(tmp_path: Path) -> None:
+    with _shaped_client(tmp_path, editorial=2) as client:
+        _world(client)
+        put = client.put("/v1/editorial", json={"items": ["c11", "unknown", "c10"]})
+        assert put.status_code == 200 and client.get("/v1/editorial").json()["items"][0] == "c11"
+        items = _list(client, "k=4")["items"]
+        assert [(i["item_id"], i["reasons"]) for i in items[2:]] == [
+            ("c11", ["editorial pick"]),
+            ("c10", ["editorial pick"]),
+        ]
+        assert client.put("/v1/editorial", json={"items": [""]}).status_code == 422
+
+
+def test_the_exploration_slot_draws_from_the_long_tail_with_its_propensity(
+    tmp_path: Path,
+) -> None:
+    with _shaped_client(tmp_path, exploration_epsilon=1.0, exploration_head=3) as client:
+        _world(client)
+        drawn = set()
+        for _ in range(20):
+            items = _list(client, "k=3")["items"]
+            explored = items[-1]
+            assert explored["reasons"] == ["exploration"]
+            assert explored["propensity"] == pytest.approx(1 / 9)  # 12 items, 3 in the head
+            assert explored["item_id"] not in ("a0", "a1", "a2")
+            assert all(i["propensity"] is None for i in items[:-1])
+            drawn.add(explored["item_id"])
+        assert len(drawn) > 1
+
+
+def test_a_short_dwell_view_acts_as_a_negative(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, weights={"short_dwell_s": 5.0})
+    with TestClient(create_app(settings)) as client:
+        _world(client)
+        views = [
+            {
+                "user_id": "skimmer",
+                "item_id": "a0",
+                "type": "view",
+                "value": 1.5,
+                "timestamp": 9_000,
+            },
+            {
+                "user_id": "skimmer",
+                "item_id": "a1",
+                "type": "view",
+                "value": 60,
+                "timestamp": 9_001,
+            },
+        ]
+        assert client.post("/v1/events?wait=true", json={"events": views}).status_code == 202
+        ids = _ids(_list(client, "k=12&exclude_seen=false", user="skimmer"))
+        assert "a0" not in ids and "a1" in ids
+        assert client.get("/v1/users/skimmer/profile").json()["negative"] == ["a0"]
+        why = _why(client, "a0", "exclude_seen=false", user="skimmer")
+        assert why["stage"] == "filtered" and why["by"] == "disliked"
+
+
+def test_blend_weights_move_to_collaborative_as_history_grows(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, recommend={"shaping": {"warm_after_events": 4}})
+    with TestClient(create_app(settings)) as client:
+        _world(client)
+
+        def shares(user: str) -> dict[str, float]:
+            items = _list(client, "k=12&exclude_seen=false", user=user)["items"]
+            return dict(next(i for i in items if i["item_id"] == "a0")["sources"])
+
+        cold = shares("newcomer")
+        assert set(cold) == {"popularity"} and cold["popularity"] == pytest.approx(1.0)
+        for n, item in enumerate(["b4", "c8", "a1", "b5"]):
+            event = {"user_id": "newcomer", "item_id": item, "type": "view", "timestamp": 9_000 + n}
+            assert client.post("/v1/events?wait=true", json=event).status_code == 202
+            found = shares("newcomer")
+            warm = (n + 1) / 4
+            assert found["popularity"] == pytest.approx(0.1 * warm + (1 - warm) * 1.0)
+            assert found["cooccurrence"] > 0
+        assert found["popularity"] == pytest.approx(0.1)  # warm: the configured weights

@@ -24,6 +24,7 @@ from streamrec.datasets.synthetic import SyntheticShop
 from streamrec.errors import BackendUnavailable, ConfigError, CorruptData
 from streamrec.events import EventBatch
 from streamrec.recommend.recommender import Recommender
+from streamrec.recommend.shaping_settings import ShapingSettings
 from streamrec.state.base import CatalogItem, Ranking, ScoredItems, UserProfile
 from streamrec.state.memory import MemoryState
 from streamrec.state.redis import RedisState
@@ -486,3 +487,44 @@ def test_trending_walks_past_the_first_page_exactly(state: RedisState) -> None:
                 state.top_items(Ranking.TRENDING, k, category),
                 memory.top_items(Ranking.TRENDING, k, category),
             )
+
+
+def test_shaped_lists_equal_those_of_the_memory_state(
+    state: RedisState, stream: list[EventBatch]
+) -> None:
+    """Rules, diversity and the reserved slots read the same catalog entries, newest
+    items and statistics from Redis as from the memory state."""
+    catalog = [
+        dataclasses.replace(
+            item,
+            price=float(n % 97),
+            created_at=None if n % 4 else 1_000 * n,
+            properties={"sponsored": n % 13 == 0},
+        )
+        for n, item in enumerate(mixed_catalog())
+    ]
+    state.upsert(catalog)
+    for batch in stream:
+        state.apply(batch)
+    memory = reference(stream, catalog)
+    slots = {"new_arrivals": 1, "promoted_share": 0.2, "promoted_when": "properties.sponsored"}
+    shaping = {
+        "rules": ["filter: price < 80", "bury(0.5): popularity < 1"],
+        "diversity": {"category_cap": 3, "mmr_lambda": 0.7},
+        "slots": slots,
+    }
+    settings = SETTINGS.recommend.model_copy(
+        update={"shaping": ShapingSettings.model_validate(shaping)}
+    )
+    assert (
+        state.newest_rows(0, 50).tolist()
+        == state.item_ids(memory.item_names(memory.newest_rows(0, 50))).tolist()
+    )
+    compiled, local = Recommender(state, state, settings), Recommender(memory, memory, settings)
+    for user in all_users(stream)[:60]:
+        found = compiled.recommend(user, 10, now_ms=10_000_000)
+        expected = local.recommend(user, 10, now_ms=10_000_000)
+        assert found.items
+        assert [(i.item_id, i.reasons) for i in found.items] == [
+            (i.item_id, i.reasons) for i in expected.items
+        ], user

@@ -22,6 +22,8 @@ def test_example_file_parses_and_sets_values() -> None:
     assert settings.metrics.port is None and settings.metrics.host == "127.0.0.1"
     assert settings.experiments.attribution_window_s == 1800
     assert settings.experiments.served_max_lists == 1_000_000
+    assert settings.recommend.shaping.page_ttl_s == 300 and settings.recommend.shaping.rules == ()
+    assert settings.recommend.shaping.diversity.mmr_lambda is None
 
 
 def test_env_beats_file(monkeypatch: pytest.MonkeyPatch) -> None:

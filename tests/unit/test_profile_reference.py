@@ -43,7 +43,11 @@ TIGHT = Settings(
         "affinity_half_life_s": 86_400,
     },
 )
-CONFIGS = (TIGHT, Settings())
+#: Views weighed by their dwell time, and short ones counted as negative feedback.
+DWELL = TIGHT.model_copy(
+    update={"weights": TIGHT.weights.model_copy(update={"short_dwell_s": 2.0, "dwell_full_s": 4.0})}
+)
+CONFIGS = (TIGHT, Settings(), DWELL)
 
 # steps between a user's consecutive event times: a burst, just inside or past the session gap,
 # hours of quiet, or back in time (a late event)

@@ -41,6 +41,7 @@ from streamrec.state.categories import ItemCategories
 from streamrec.state.views import item_stats_of, profile_of, user_arrays_of
 
 _EMPTY_ROW = (np.empty(0, np.int64), np.empty(0))
+_NEVER = np.iinfo(np.int64).min  # the creation time of an item without one
 for _array in _EMPTY_ROW:
     _array.flags.writeable = False
 
@@ -59,6 +60,7 @@ class MemoryState:
         self.cooccurrence = CooccurrenceIndex(settings.cooccurrence.max_neighbors)
         self.catalog: dict[str, CatalogItem] = {}
         self.item_categories = ItemCategories()
+        self.created_ms = np.full(0, _NEVER, np.int64)  # creation time by dense id
         self.landmark_ms: int | None = None
         self.clock_ms = 0
         self._positions: dict[int, int] = {}
@@ -135,6 +137,7 @@ class MemoryState:
                 )
                 self.item_table.available[row] = item.available
             self.item_categories.set(dense, [item.categories for item in items])
+            self._index_created(dense, items)
 
     def restore_catalog(self, items: Sequence[CatalogItem]) -> None:
         """Set the catalog entries of a restored state whose item arrays are loaded."""
@@ -142,6 +145,17 @@ class MemoryState:
             self.catalog = {item.item_id: item for item in items}
             dense = self.items.lookup_many([item.item_id for item in items])
             self.item_categories.set(dense, [item.categories for item in items])
+            self._index_created(dense, items)
+
+    def _index_created(self, dense: np.ndarray, items: Sequence[CatalogItem]) -> None:
+        """Record the creation time of catalog items (for :meth:`newest_rows`)."""
+        if len(self.created_ms) < self.items.capacity:
+            grown = np.full(max(self.items.capacity, 2 * len(self.created_ms)), _NEVER, np.int64)
+            grown[: len(self.created_ms)] = self.created_ms
+            self.created_ms = grown
+        for row, item in zip(np.asarray(dense).tolist(), items, strict=True):
+            if row >= 0:
+                self.created_ms[row] = _NEVER if item.created_at is None else item.created_at
 
     def get(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
         """Catalog entries (``None`` where unknown)."""
@@ -189,6 +203,15 @@ class MemoryState:
         """:meth:`item_stats` over dense ids."""
         with self.lock:
             return self.item_stats(self.items.names(ids))
+
+    def newest_rows(self, since_ms: int, k: int) -> np.ndarray:
+        """The ``k`` newest available items created at or after ``since_ms``."""
+        with self.lock:
+            n = min(len(self.created_ms), self.items.capacity)
+            created = self.created_ms[:n]
+            ids = np.flatnonzero((created >= since_ms) & self.item_table.available[:n])
+            order = np.lexsort((ids, -created[ids]))[:k]
+            return ids[order].astype(np.int64)
 
     # -- names ----------------------------------------------------------------
 

@@ -220,6 +220,12 @@ class FallbackState:
         """Item statistics over global ids, or unknown while Redis is down."""
         return self._read(lambda: self.state.stats_rows(ids), lambda: [None] * len(ids))
 
+    def newest_rows(self, since_ms: int, k: int) -> np.ndarray:
+        """The newest items, or none while Redis is down."""
+        return self._read(
+            lambda: self.state.newest_rows(since_ms, k), lambda: np.empty(0, np.int64)
+        )
+
     def item_ids(self, names: Sequence[str]) -> np.ndarray:
         """Global ids of ``names``, or unknown while Redis is down."""
         return self._read(

@@ -107,6 +107,7 @@ class Keys:
         self.catalog = f"{p}:{{cat}}:items"
         self.item_category = f"{p}:{{cat}}:category"
         self.unavailable = f"{p}:{{cat}}:unavailable"
+        self.created = f"{p}:{{cat}}:created"
         self._prefix = p
 
     def journal(self, partition: int) -> str:

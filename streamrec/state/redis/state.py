@@ -250,6 +250,10 @@ class RedisState:
                     pipe.srem(keys.unavailable, str(gid))
                 else:
                     pipe.sadd(keys.unavailable, str(gid))
+                if item.created_at is None:
+                    pipe.zrem(keys.created, str(gid))
+                else:
+                    pipe.zadd(keys.created, {str(gid): item.created_at})
                 previous = -1 if old is None else int(old)
                 if previous != code:
                     self._rankings.move_category(pipe, gid, previous, code)
@@ -289,6 +293,20 @@ class RedisState:
     def stats_rows(self, ids: np.ndarray) -> list[ItemStats | None]:
         """:meth:`item_stats` over global ids."""
         return self.item_stats(self.item_names(ids))
+
+    def newest_rows(self, since_ms: int, k: int) -> np.ndarray:
+        """The ``k`` newest available items created at or after ``since_ms``."""
+        with redis_errors("catalog read"):
+            found: list[tuple[bytes, float]] = self.client.zrevrangebyscore(  # type: ignore[assignment]
+                self.keys.created, "+inf", since_ms, withscores=True
+            )
+        if not found:
+            return np.empty(0, np.int64)
+        ids = np.array([int(m) for m, _ in found], np.int64)
+        created = np.array([s for _, s in found])
+        keep = self.available_rows(ids)
+        ids, created = ids[keep], created[keep]
+        return ids[np.lexsort((ids, -created))][:k]
 
     # -- names -----------------------------------------------------------------
 
