@@ -111,6 +111,7 @@ def test_the_false_positive_rate_of_200_aa_tests_is_near_alpha() -> None:
     for run in range(200):
         population = Population(run, PopulationSettings(users=600))
         popular = population.popular_list(10)
+        same = {"a": lambda u, shown=popular: shown, "b": lambda u, shown=popular: shown}
         experiment = Experiment(
             experiment_id="aa",
             variants=[Variant(name="a", traffic=0.5), Variant(name="b", traffic=0.5)],
@@ -120,9 +121,7 @@ def test_the_false_positive_rate_of_200_aa_tests_is_near_alpha() -> None:
             surface="recommendations",
             created_at=0,
         )
-        p_value, _ = offline_comparison(
-            experiment, population, {"a": lambda u: popular, "b": lambda u: popular}, run
-        )
+        p_value, _ = offline_comparison(experiment, population, same, run)
         assert p_value is not None
         positives += p_value < 0.05
     assert 0.02 <= positives / 200 <= 0.09
