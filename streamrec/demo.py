@@ -25,7 +25,8 @@ from streamrec.events import EventBatch, now_ms
 from streamrec.serving.app import create_app
 
 
-def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+def serve_in_thread(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+    """The HTTP API of ``settings`` on a background thread, once it has started."""
     config = uvicorn.Config(
         create_app(settings),
         host=settings.serving.host,
@@ -64,7 +65,7 @@ def run_demo(settings: Settings, events_per_second: float, duration_s: float, wa
     with tempfile.TemporaryDirectory(prefix="streamrec-demo-") as scratch:
         if settings.data_dir == Settings().data_dir:
             settings = settings.model_copy(update={"data_dir": Path(scratch)})
-        server, thread = _serve(settings)
+        server, thread = serve_in_thread(settings)
         url = f"http://{settings.serving.host}:{settings.serving.port}"
         print(f"streamrec demo: API at {url} (docs at {url}/docs); Ctrl-C stops")
         shop = SyntheticShop(n_users=2_000, n_items=1_000, n_categories=12, seed=1)
