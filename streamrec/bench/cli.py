@@ -1,4 +1,4 @@
-"""``streamrec bench {ingest,serve,freshness,memory,scale,train,all} [--quick] [--out DIR]``.
+"""``streamrec bench {ingest,serve,served,freshness,memory,scale,train,all} [--quick] [--out DIR]``.
 
 Each benchmark prints a table and writes ``<out>/<name>.json``; ``scale`` also
 draws its curves as PNG files in ``<out>``. ``--quick`` runs small sizes (the whole
@@ -15,16 +15,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from streamrec.bench import freshness, ingest, memory, scale, serve, train
+from streamrec.bench import freshness, ingest, memory, scale, serve, served, train
 from streamrec.bench.common import FULL, QUICK, BenchResult, Sizes
 
-BENCHMARKS = ("ingest", "serve", "freshness", "memory", "scale", "train")
+BENCHMARKS = ("ingest", "serve", "served", "freshness", "memory", "scale", "train")
 
 Runner = Callable[[Sizes, Path, argparse.Namespace], BenchResult]
 
 _RUNNERS: dict[str, Runner] = {
     "ingest": lambda sizes, work, args: ingest.run(sizes, work, args.movielens),
     "serve": lambda sizes, work, args: serve.run(sizes, work, args.generator),
+    "served": lambda sizes, work, args: served.run(sizes, work),
     "freshness": lambda sizes, work, args: freshness.run(sizes, work),
     "memory": lambda sizes, work, args: memory.run(sizes, work),
     "scale": lambda sizes, work, args: scale.run(sizes, work, args.out),

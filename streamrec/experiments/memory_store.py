@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Sequence
@@ -38,6 +39,22 @@ from streamrec.experiments.tallies import Tallies
 from streamrec.processing.fold import unapplied
 
 FORMAT_VERSION = 1
+
+
+def slim(served: ServedList) -> ServedList:
+    """What attribution needs of a list: no scores, propensities, versions or hash,
+    and its ids interned (shared with every other list holding them)."""
+    return dataclasses.replace(
+        served,
+        user_id=None if served.user_id is None else sys.intern(served.user_id),
+        variant=sys.intern(served.variant),
+        surface=sys.intern(served.surface),
+        items=tuple(sys.intern(item) for item in served.items),
+        scores=(),
+        propensities=None,
+        model_version=None,
+        settings_hash="",
+    )
 
 
 class MemoryAttribution:
@@ -69,7 +86,8 @@ class MemoryAttribution:
             lists = self._recent.get(user_id)
             return list(reversed(lists)) if lists else []
 
-    def _index_list(self, served: ServedList) -> None:
+    def _index_list(self, full: ServedList) -> None:
+        served = slim(full)
         self._index[served.recommendation_id] = served
         if served.user_id is not None:
             lists = self._recent.setdefault(served.user_id, deque())
