@@ -5,9 +5,11 @@ user has a hidden taste: a Dirichlet distribution over the categories,
 concentrated on a few. A user's history is views drawn in proportion to
 popularity times taste. Shown a list, the user examines position ``p`` with
 probability ``(p + 1) ** -position_bias`` and, having examined item ``i``, clicks
-it with the attraction ``min(0.95, base_attraction * categories * taste[cat(i)])``
-(the position-based click model), so a list of the user's favourite categories
-out-clicks the popular items, and the true CTR of any list is known exactly.
+it with the attraction ``min(0.95, base_attraction * categories * activity * taste[cat(i)])``
+(the position-based click model), where ``activity`` is the user's lognormal
+propensity to click at all (mean 1): a list of the user's favourite categories
+out-clicks the popular items, users differ in how much they click, and the true
+CTR of any list is known exactly.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class PopulationSettings:
     history: int = 20
     position_bias: float = 1.0
     base_attraction: float = 0.05
+    activity_sigma: float = 1.0
 
 
 class Population:
@@ -47,6 +50,8 @@ class Population:
         weights = 1.0 / np.arange(1, s.items + 1) ** s.zipf
         self.popularity = weights[self.rng.permutation(s.items)] / weights.sum()
         self.taste = self.rng.dirichlet(np.full(s.categories, s.taste_concentration), s.users)
+        sigma = s.activity_sigma
+        self.activity = np.exp(sigma * self.rng.standard_normal(s.users) - sigma * sigma / 2)
         self._index = {item: i for i, item in enumerate(self.item_ids)}
 
     def catalog(self) -> list[CatalogItem]:
@@ -84,7 +89,7 @@ class Population:
         rows = np.array([self._index.get(i, -1) for i in items], dtype=np.int64)
         known = rows >= 0
         taste = np.where(known, self.taste[user, self.category[np.maximum(rows, 0)]], 0.0)
-        return np.minimum(0.95, s.base_attraction * s.categories * taste)
+        return np.minimum(0.95, s.base_attraction * s.categories * self.activity[user] * taste)
 
     def click_probability(self, user: int, items: Sequence[str]) -> np.ndarray:
         """The probability of a click on each position of a list shown to ``user``."""

@@ -125,3 +125,47 @@ def test_the_false_positive_rate_of_200_aa_tests_is_near_alpha() -> None:
         assert p_value is not None
         positives += p_value < 0.05
     assert 0.02 <= positives / 200 <= 0.09
+
+
+def test_an_interleaving_experiment_credits_each_team(shop: Any) -> None:
+    client, population = shop
+    body = {
+        "variants": [
+            {"name": "popularity", "traffic": 0.5, "settings": POPULARITY_ONLY},
+            {"name": "hybrid", "traffic": 0.5},
+        ],
+        "mode": "interleaving",
+    }
+    for running in client.get("/v1/experiments").json()["experiments"]:
+        if running["status"] == "running":
+            stop = {k: running[k] for k in ("variants", "salt", "mode", "surface")}
+            client.put(
+                f"/v1/experiments/{running['experiment_id']}", json=stop | {"status": "stopped"}
+            )
+    assert client.put("/v1/experiments/il", json=body).status_code == 200
+    shopper = HttpShopper(client, population, seed=4)
+    for user in range(200):
+        assert shopper.visit(user)["variant"] == "interleaved"
+    report = _report(client, "il")
+    # a recount from the served-list log and the clicks sent
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    wins = {"popularity": 0, "hybrid": 0}
+    ties = 0
+    for _, served in engine.attributor.served_log.read(0):
+        if served.experiment != "il":
+            continue
+        assert served.teams is not None and len(served.teams) == len(served.items)
+        clicked = shopper.sent.clicked[served.recommendation_id]
+        per_team = {t: sum(served.teams[served.items.index(i)] == t for i in clicked) for t in wins}
+        if per_team["popularity"] != per_team["hybrid"]:
+            wins[max(per_team, key=per_team.__getitem__)] += 1
+        elif clicked:
+            ties += 1
+    outcome = report["interleaving"]
+    assert outcome["wins"] == wins and outcome["ties"] == ties and outcome["lists"] == 200
+    assert outcome["winner"] == "hybrid" and outcome["significant"]
+    rows = {row["name"]: row for row in report["variants"]}
+    assert (
+        rows["popularity"]["clicks"] + rows["hybrid"]["clicks"]
+        == shopper.sent.clicks["interleaved"]
+    )
