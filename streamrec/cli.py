@@ -1,6 +1,7 @@
 """The ``streamrec`` command line.
 
 serve | ingest | demo | train | migrate | evaluate | bench | process | rebase | archive
+| experiments
 
 Building the parser imports no optional dependency: each command imports what it
 needs when it runs, and a missing install extra ends it with exit code 2 and the
@@ -26,6 +27,8 @@ from streamrec.demo import run_demo
 from streamrec.errors import ConfigError, PublishRefused, StreamrecError
 from streamrec.evaluation.cli import add_evaluate_parser
 from streamrec.events import parse_timestamp
+from streamrec.experiments.cli import add_experiments_parser
+from streamrec.experiments.demo import run_experiment_demo
 from streamrec.extras import import_extra
 from streamrec.ingest import ingest_into_engine, ingest_over_http
 from streamrec.scaleout.commands import add_archive_parser, add_process_parser, add_rebase_parser
@@ -39,6 +42,7 @@ PLUGGED_COMMANDS: tuple[Callable[[Any], argparse.ArgumentParser], ...] = (
     add_process_parser,
     add_rebase_parser,
     add_archive_parser,
+    add_experiments_parser,
 )
 
 
@@ -191,7 +195,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Start an engine and stream synthetic shopping sessions into it, live."""
+    """Start an engine and stream synthetic shopping sessions into it, live (with
+    ``--experiment``: run popularity against the hybrid on simulated users)."""
+    if args.experiment:
+        run_experiment_demo(settings_of(args), args.users, args.seed)
+        return 0
     run_demo(
         settings_of(args),
         args.events_per_second,
@@ -287,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--no-browser", action="store_true", help="do not open the storefront in a browser"
     )
+    demo.add_argument(
+        "--experiment", action="store_true", help="an A/B test of popularity against the hybrid"
+    )
+    demo.add_argument("--users", type=int, default=1000, help="simulated users (--experiment)")
+    demo.add_argument("--seed", type=int, default=7, help="of the simulation (--experiment)")
     demo.set_defaults(handler=cmd_demo)
 
     for add in PLUGGED_COMMANDS:

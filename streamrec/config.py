@@ -260,7 +260,7 @@ class ExperimentSettings(_Section):
     )
     served_retention_s: float = Field(default=7 * DAY_S, gt=0)
     served_max_lists: int = Field(default=1_000_000, ge=10)
-    attribution_max_lists: int = Field(default=200_000, ge=10)
+    attribution_max_lists: int = Field(default=100_000, ge=10)
     attribution_window_s: float = Field(default=1800.0, ge=0)
     lists_per_user: int = Field(default=8, ge=1, le=1000)
     report_bucket_s: float = Field(default=3600.0, gt=0)

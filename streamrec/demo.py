@@ -30,7 +30,8 @@ from streamrec.events import EventBatch, now_ms
 from streamrec.serving.app import create_app
 
 
-def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+def serve_in_thread(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+    """The HTTP API of ``settings`` on a background thread, once it has started."""
     config = uvicorn.Config(
         create_app(settings),
         host=settings.serving.host,
@@ -85,7 +86,7 @@ def run_demo(
     with tempfile.TemporaryDirectory(prefix="streamrec-demo-") as scratch:
         if settings.data_dir == Settings().data_dir:
             settings = settings.model_copy(update={"data_dir": Path(scratch)})
-        server, thread = _serve(settings)
+        server, thread = serve_in_thread(settings)
         url = f"http://{settings.serving.host}:{settings.serving.port}"
         print(f"streamrec demo: API at {url} (docs at {url}/docs); Ctrl-C stops")
         print(f"  storefront {url}/ui/shop · dashboard {url}/ui/")

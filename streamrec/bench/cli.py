@@ -1,4 +1,4 @@
-"""``streamrec bench {ingest,processor,serve,freshness,memory,scale,train,all} [--quick] …``.
+"""``streamrec bench {ingest,processor,serve,served,freshness,memory,scale,train,all} [--quick] …``.
 
 Each benchmark prints a table and writes ``<out>/<name>.json``; ``scale`` and
 ``serve`` also draw their curves as PNG files in ``<out>``. After the last one,
@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from streamrec.bench import freshness, ingest, memory, processor, scale, serve, train
+from streamrec.bench import freshness, ingest, memory, processor, scale, serve, served, train
 from streamrec.bench.common import FULL, QUICK, BenchResult, Sizes
 from streamrec.bench.targets import summarize
 
-BENCHMARKS = ("ingest", "processor", "serve", "freshness", "memory", "scale", "train")
+BENCHMARKS = ("ingest", "processor", "serve", "served", "freshness", "memory", "scale", "train")
 
 Runner = Callable[[Sizes, Path, argparse.Namespace], BenchResult]
 
@@ -29,6 +29,7 @@ _RUNNERS: dict[str, Runner] = {
     "ingest": lambda sizes, work, args: ingest.run(sizes, work, args.movielens),
     "processor": lambda sizes, work, args: processor.run(sizes, work),
     "serve": lambda sizes, work, args: serve.run(sizes, work, args.out, args.generator),
+    "served": lambda sizes, work, args: served.run(sizes, work),
     "freshness": lambda sizes, work, args: freshness.run(sizes, work),
     "memory": lambda sizes, work, args: memory.run(sizes, work),
     "scale": lambda sizes, work, args: scale.run(sizes, work, args.out),

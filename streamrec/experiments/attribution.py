@@ -57,13 +57,14 @@ class Key:
 @dataclass(frozen=True, slots=True)
 class Credit:
     """``amount`` added to ``counter`` of ``key``; ``bucket`` is the time bucket (for
-    CTR over time), ``list_id`` the credited list."""
+    CTR over time), ``list_id`` the credited list, ``user_id`` whom it was served."""
 
     key: Key
     counter: str
     amount: float
     bucket: int
     list_id: str
+    user_id: str | None
 
 
 class ServedIndex(Protocol):
@@ -95,10 +96,10 @@ def key_of(served: ServedList, position: int) -> Key:
 def served_credits(served: ServedList, bucket_ms: int) -> Iterator[Credit]:
     """The ``lists`` credit of a served list and the ``served`` credit of each slot."""
     bucket = bucket_of(served.served_at, bucket_ms)
-    rid = served.recommendation_id
-    yield Credit(key_of(served, LIST_LEVEL), "lists", 1.0, bucket, rid)
+    rid, user = served.recommendation_id, served.user_id
+    yield Credit(key_of(served, LIST_LEVEL), "lists", 1.0, bucket, rid, user)
     for position in range(len(served.items)):
-        yield Credit(key_of(served, position), "served", 1.0, bucket, rid)
+        yield Credit(key_of(served, position), "served", 1.0, bucket, rid, user)
 
 
 def attributable(batch: EventBatch) -> np.ndarray:
@@ -132,12 +133,12 @@ def event_credits(
         counter = EVENT_COUNTER[int(batch.type[row])]
         key = key_of(served, position)
         bucket = bucket_of(timestamp, bucket_ms)
-        rid = served.recommendation_id
-        credits.append(Credit(key, counter, 1.0, bucket, rid))
+        rid, user = served.recommendation_id, served.user_id
+        credits.append(Credit(key, counter, 1.0, bucket, rid, user))
         if counter == "conversions":
             value = float(batch.value[row])
             revenue = value if np.isfinite(value) else 0.0
-            credits.append(Credit(key, "revenue", revenue, bucket, rid))
+            credits.append(Credit(key, "revenue", revenue, bucket, rid, user))
     return credits
 
 
@@ -151,3 +152,32 @@ def _windowed(
             if position is not None:
                 return served, position
     return None, None
+
+
+#: The per-user moments of clicks (c) and impressions (n) kept per variant: sums of
+#: ``c^2``, ``n^2`` and ``c*n`` over users, from which reports take the variance of
+#: CTR with the user (the unit of assignment) as the independent unit.
+MOMENTS = ("clicks_sq", "impressions_sq", "clicks_x_impressions")
+
+
+def user_key(credit: Credit) -> tuple[str, str, str, str]:
+    """Whose clicks and impressions a credit moves: experiment, variant, surface, user."""
+    key = credit.key
+    return (key.experiment, key.variant, key.surface, credit.user_id or "")
+
+
+def moment_credits(credit: Credit, clicks: int, impressions: int) -> list[Credit]:
+    """The moment credits of an impression or click credit, for a user who had
+    ``clicks`` and ``impressions`` on the variant before it (none for other counters)."""
+    if credit.counter not in ("impressions", "clicks") or credit.user_id is None:
+        return []
+    key = Key(credit.key.experiment, credit.key.variant, credit.key.surface, LIST_LEVEL)
+    if credit.counter == "clicks":
+        moved = (("clicks_sq", 2 * clicks + 1), ("clicks_x_impressions", impressions))
+    else:
+        moved = (("impressions_sq", 2 * impressions + 1), ("clicks_x_impressions", clicks))
+    return [
+        Credit(key, name, float(amount), credit.bucket, credit.list_id, credit.user_id)
+        for name, amount in moved
+        if amount
+    ]

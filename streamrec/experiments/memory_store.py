@@ -9,7 +9,9 @@ sets with the users served.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import sys
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Sequence
@@ -27,7 +29,9 @@ from streamrec.experiments.attribution import (
     Key,
     event_credits,
     key_of,
+    moment_credits,
     served_credits,
+    user_key,
 )
 from streamrec.experiments.interleaving import outcome_change
 from streamrec.experiments.served import ServedList
@@ -35,6 +39,22 @@ from streamrec.experiments.tallies import Tallies
 from streamrec.processing.fold import unapplied
 
 FORMAT_VERSION = 1
+
+
+def slim(served: ServedList) -> ServedList:
+    """What attribution needs of a list: no scores, propensities, versions or hash,
+    and its ids interned (shared with every other list holding them)."""
+    return dataclasses.replace(
+        served,
+        user_id=None if served.user_id is None else sys.intern(served.user_id),
+        variant=sys.intern(served.variant),
+        surface=sys.intern(served.surface),
+        items=tuple(sys.intern(item) for item in served.items),
+        scores=(),
+        propensities=None,
+        model_version=None,
+        settings_hash="",
+    )
 
 
 class MemoryAttribution:
@@ -51,6 +71,7 @@ class MemoryAttribution:
         self._positions: dict[int, int] = {}
         self._newest_ms = 0
         self._team_clicks: dict[str, dict[str, int]] = {}
+        self._per_user: dict[tuple[str, str, str, str], list[int]] = {}
 
     # -- index -----------------------------------------------------------------
 
@@ -65,7 +86,8 @@ class MemoryAttribution:
             lists = self._recent.get(user_id)
             return list(reversed(lists)) if lists else []
 
-    def _index_list(self, served: ServedList) -> None:
+    def _index_list(self, full: ServedList) -> None:
+        served = slim(full)
         self._index[served.recommendation_id] = served
         if served.user_id is not None:
             lists = self._recent.setdefault(served.user_id, deque())
@@ -109,9 +131,13 @@ class MemoryAttribution:
                     continue
                 self._index_list(served)
                 experiment = served.experiment or NO_EXPERIMENT
-                self._tally(experiment).add(served_credits(served, bucket_ms))
-                if served.user_id is not None:
-                    self._users.setdefault((experiment, served.variant), set()).add(served.user_id)
+                tally = self._tally(experiment)
+                credits = list(served_credits(served, bucket_ms))
+                tally.add(credits)
+                users = self._users.setdefault((experiment, served.variant), set())
+                if served.user_id is not None and served.user_id not in users:
+                    users.add(served.user_id)
+                    tally.add((dataclasses.replace(credits[0], counter="users"),))
                 self._served_position = seq + 1
 
     def apply_events(self, batch: EventBatch) -> None:
@@ -123,6 +149,10 @@ class MemoryAttribution:
             for credit in event_credits(fresh, self, window_ms, bucket_ms):
                 tally = self._tally(credit.key.experiment)
                 tally.add((credit,))
+                counts = self._per_user.setdefault(user_key(credit), [0, 0])
+                tally.add(moment_credits(credit, counts[0], counts[1]))
+                if credit.counter in ("clicks", "impressions"):
+                    counts[credit.counter == "impressions"] += 1
                 served = self._index[credit.list_id]
                 if credit.counter == "clicks" and served.teams is not None:
                     tally.add(self._outcomes(served, credit))
@@ -138,7 +168,10 @@ class MemoryAttribution:
         changes = outcome_change(clicks, credit.key.variant)
         clicks[credit.key.variant] = clicks.get(credit.key.variant, 0) + 1
         key = key_of(served, LIST_LEVEL)
-        return [Credit(key, name, delta, credit.bucket, credit.list_id) for name, delta in changes]
+        return [
+            Credit(key, name, delta, credit.bucket, credit.list_id, credit.user_id)
+            for name, delta in changes
+        ]
 
     def _tally(self, experiment: str) -> Tallies:
         return self._tallies.setdefault(experiment, Tallies())
@@ -160,10 +193,8 @@ class MemoryAttribution:
         name = experiment or NO_EXPERIMENT
         with self.lock:
             found = self._tallies.get(name, Tallies())
-            users = {v: len(s) for (e, v), s in self._users.items() if e == name}
             return Tallies(
                 {k: dict(row) for k, row in found.counters.items()},
-                users,
                 {k: dict(p) for k, p in found.series.items()},
             )
 
@@ -189,6 +220,7 @@ class MemoryAttribution:
                 ],
                 "users": [[e, v, sorted(users)] for (e, v), users in self._users.items()],
                 "team_clicks": self._team_clicks,
+                "per_user": [[*key, *counts] for key, counts in self._per_user.items()],
             }
             data = orjson.dumps(body)
         temp = path.with_name(path.name + ".tmp")
@@ -227,6 +259,10 @@ class MemoryAttribution:
                 rid: dict(clicks)
                 for rid, clicks in body["team_clicks"].items()
                 if rid in store._index
+            }
+            store._per_user = {
+                (e, v, surface, user): [int(c), int(n)]
+                for e, v, surface, user, c, n in body["per_user"]
             }
             store._served_position = int(body["served_position"])
             store._positions = {int(p): int(o) for p, o in body["positions"].items()}

@@ -1,14 +1,16 @@
 """``GET /v1/experiments/{id}/report``: per-variant figures and comparisons.
 
 Per variant: users, lists, served slots, impressions (shown), clicks, CTR =
-clicks / impressions with its 95% Wilson interval, add-to-carts, conversions
+clicks / impressions with its 95% interval, add-to-carts, conversions
 (purchases), conversion rate = conversions / impressions, revenue and revenue
 per user, the same per position, and the live guardrails. Each variant after the
 first is compared with the first (the baseline): the CTR lift with its interval,
 the two-proportion p-value and ``significant`` (p below ``experiments.alpha``),
-and the always-valid mSPRT p-value over the report's time buckets (``sequential``),
-which may be read at every bucket without inflating false positives. An
-interleaving experiment reports each team's wins, the ties and the binomial test.
+all with user-level variances (see :mod:`streamrec.experiments.stats`; the pooled
+test that treats impressions as independent is ``p_value_pooled``), and the
+always-valid mSPRT p-value over the report's time buckets (``sequential``), which
+may be read at every bucket without inflating false positives. An interleaving
+experiment reports each team's wins, the ties and the binomial test.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from streamrec.config import ExperimentSettings
 from streamrec.experiments.definition import INTERLEAVED, Experiment
 from streamrec.experiments.interleaving import TIES, wins_counter
 from streamrec.experiments.stats import (
+    UserMoments,
     binomial_p,
+    ctr_interval,
+    difference_p,
     lift_interval,
     msprt_p,
     two_proportion_p,
-    wilson,
 )
 from streamrec.experiments.tallies import Tallies
 
@@ -56,7 +60,7 @@ def variant_figures(tallies: Tallies, name: str, users: int, alpha: float) -> di
         "impressions": int(impressions),
         "clicks": int(clicks),
         "ctr": _ratio(clicks, impressions),
-        "ctr_ci": list(wilson(clicks, impressions, alpha)),
+        "ctr_ci": list(ctr_interval(UserMoments.of(c), alpha)),
         "add_to_cart": int(c.get("add_to_cart", 0)),
         "conversions": int(conversions),
         "conversion_rate": _ratio(conversions, impressions),
@@ -66,21 +70,15 @@ def variant_figures(tallies: Tallies, name: str, users: int, alpha: float) -> di
     }
 
 
-def _looks(
-    tallies: Tallies, variant: str, baseline: str
-) -> list[tuple[float, float, float, float]]:
-    """Cumulative (clicks, impressions) of both variants at the end of every bucket."""
-    buckets = sorted({b for (v, b) in tallies.series if v in (variant, baseline)})
-    totals = {variant: [0.0, 0.0], baseline: [0.0, 0.0]}
-    looks = []
+def _cumulative(tallies: Tallies, name: str, buckets: list[int]) -> list[UserMoments]:
+    """A variant's cumulative moments at the end of each of ``buckets``."""
+    total: dict[str, float] = {}
+    moments = []
     for bucket in buckets:
-        for name, total in totals.items():
-            point = tallies.series.get((name, bucket), {})
-            total[0] += point.get("clicks", 0.0)
-            total[1] += point.get("impressions", 0.0)
-        (x1, n1), (x0, n0) = totals[variant], totals[baseline]
-        looks.append((x1, n1, x0, n0))
-    return looks
+        for counter, value in tallies.series.get((name, bucket), {}).items():
+            total[counter] = total.get(counter, 0.0) + value
+        moments.append(UserMoments.of(total))
+    return moments
 
 
 def comparison(
@@ -90,18 +88,21 @@ def comparison(
     settings: ExperimentSettings,
 ) -> dict[str, Any]:
     """``variant`` against ``baseline``: lift, interval, p-values, significance."""
-    x1, n1 = variant["clicks"], variant["impressions"]
-    x0, n0 = baseline["clicks"], baseline["impressions"]
-    p_value = two_proportion_p(x1, n1, x0, n0)
-    interval = lift_interval(x1, n1, x0, n0, settings.alpha)
-    sequential = msprt_p(_looks(tallies, variant["name"], baseline["name"]), settings.msprt_tau)
+    a, b = variant["name"], baseline["name"]
+    m1, m0 = UserMoments.of(tallies.variant(a)), UserMoments.of(tallies.variant(b))
+    p_value = difference_p(m1, m0)
+    interval = lift_interval(m1, m0, settings.alpha)
+    buckets = sorted({bucket for (v, bucket) in tallies.series if v in (a, b)})
+    looks = zip(_cumulative(tallies, a, buckets), _cumulative(tallies, b, buckets), strict=True)
+    sequential = msprt_p(looks, settings.msprt_tau)
     return {
-        "variant": variant["name"],
-        "baseline": baseline["name"],
-        "ctr_lift": variant["ctr"] / baseline["ctr"] - 1 if baseline["ctr"] else None,
+        "variant": a,
+        "baseline": b,
+        "ctr_lift": m1.ctr / m0.ctr - 1 if m0.ctr else None,
         "ctr_lift_ci": list(interval) if interval is not None else None,
         "p_value": p_value,
         "significant": p_value is not None and p_value < settings.alpha,
+        "p_value_pooled": two_proportion_p(m1.clicks, m1.impressions, m0.clicks, m0.impressions),
         "sequential": {"p_value": sequential, "significant": sequential < settings.alpha},
     }
 
@@ -119,30 +120,23 @@ def interleaving_outcome(tallies: Tallies, experiment: Experiment, alpha: float)
         "ties": int(lists.get(TIES, 0)),
         "p_value": p_value,
         "significant": significant,
-        "winner": (b if wins_b > wins_a else a)
-        if p_value is not None and p_value < alpha
-        else None,
+        "winner": (b if wins_b > wins_a else a) if significant else None,
     }
 
 
 def series(tallies: Tallies, name: str, bucket_s: float, alpha: float) -> list[dict[str, Any]]:
-    """A variant's cumulative CTR at the end of every time bucket."""
-    clicks = impressions = 0.0
-    points = []
-    for variant, bucket in sorted(k for k in tallies.series if k[0] == name):
-        point = tallies.series[(variant, bucket)]
-        clicks += point.get("clicks", 0.0)
-        impressions += point.get("impressions", 0.0)
-        points.append(
-            {
-                "time_ms": int((bucket + 1) * bucket_s * 1000),
-                "impressions": int(impressions),
-                "clicks": int(clicks),
-                "ctr": _ratio(clicks, impressions),
-                "ctr_ci": list(wilson(clicks, impressions, alpha)),
-            }
-        )
-    return points
+    """A variant's cumulative CTR (and interval) at the end of every time bucket."""
+    buckets = sorted(bucket for (v, bucket) in tallies.series if v == name)
+    return [
+        {
+            "time_ms": int((bucket + 1) * bucket_s * 1000),
+            "impressions": int(m.impressions),
+            "clicks": int(m.clicks),
+            "ctr": m.ctr,
+            "ctr_ci": list(ctr_interval(m, alpha)),
+        }
+        for bucket, m in zip(buckets, _cumulative(tallies, name, buckets), strict=True)
+    ]
 
 
 def experiment_report(
@@ -155,8 +149,8 @@ def experiment_report(
     interleaved = experiment.mode == "interleaving"
     variants = []
     for variant in experiment.variants:
-        users = tallies.users.get(INTERLEAVED if interleaved else variant.name, 0)
-        figures = variant_figures(tallies, variant.name, users, settings.alpha)
+        users = tallies.variant(INTERLEAVED if interleaved else variant.name).get("users", 0)
+        figures = variant_figures(tallies, variant.name, int(users), settings.alpha)
         figures["traffic"] = variant.traffic
         figures["guardrails"] = dict(guardrails.get(variant.name, {}))
         figures["series"] = series(tallies, variant.name, settings.report_bucket_s, settings.alpha)

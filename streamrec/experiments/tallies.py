@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from streamrec.events import EventBatch
-from streamrec.experiments.attribution import LIST_LEVEL, Credit, Key, ServedIndex
+from streamrec.experiments.attribution import LIST_LEVEL, MOMENTS, Credit, Key, ServedIndex
 from streamrec.experiments.served import ServedList
 
-#: Counters kept per time bucket (CTR over time).
-SERIES_COUNTERS = ("impressions", "clicks")
+#: Counters kept per time bucket (CTR over time, and the tests at every look).
+SERIES_COUNTERS = ("impressions", "clicks", "users", *MOMENTS)
 
 
 @dataclass
@@ -22,19 +22,17 @@ class Tallies:
     ----------
     counters
         Per key (variant, surface, position; position :data:`LIST_LEVEL` holds
-        ``lists``), counter name to value.
-    users
-        Per variant, the distinct users it served.
+        ``lists``, ``users`` — the distinct users served — and the per-user
+        moments), counter name to value.
     series
-        Per variant and time bucket, impressions and clicks.
+        Per variant and time bucket, the :data:`SERIES_COUNTERS`.
     """
 
     counters: dict[Key, dict[str, float]] = field(default_factory=dict)
-    users: dict[str, int] = field(default_factory=dict)
     series: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
 
     def add(self, credits: Iterable[Credit]) -> None:
-        """Add credits up (no user sets: callers count users themselves)."""
+        """Add credits up."""
         for credit in credits:
             row = self.counters.setdefault(credit.key, {})
             row[credit.counter] = row.get(credit.counter, 0.0) + credit.amount

@@ -77,9 +77,12 @@ def _recount(lists: list[ServedList], events: list[Event]) -> dict[Any, float]:
     def variant_at(served: ServedList, position: int) -> str:
         return served.teams[position] if served.teams else served.variant
 
+    per_user: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+    first: dict[Any, ServedList] = {}
     for served in lists:
         e = served.experiment or ""
         counts[(e, served.variant, served.surface, -1, "lists")] += 1
+        first.setdefault((e, served.variant, served.user_id), served)
         for p in range(len(served.items)):
             counts[(e, variant_at(served, p), served.surface, p, "served")] += 1
     for event in events:
@@ -101,6 +104,8 @@ def _recount(lists: list[ServedList], events: list[Event]) -> dict[Any, float]:
             continue
         p = found.items.index(event.item_id)
         key = (found.experiment or "", variant_at(found, p), found.surface, p)
+        if event.type in ("impression", "click"):
+            per_user[(*key[:3], found.user_id)][event.type == "impression"] += 1
         if event.type == "purchase":
             counts[(*key, "conversions")] += 1
             counts[(*key, "revenue")] += event.value or 0.0
@@ -115,6 +120,12 @@ def _recount(lists: list[ServedList], events: list[Event]) -> dict[Any, float]:
         leaders = [t for t, c in clicks.items() if c == best]
         outcome = "ties" if len(leaders) > 1 else f"wins:{leaders[0]}"
         counts[(found.experiment, "interleaved", found.surface, -1, outcome)] += 1
+    for (e, v, _), served in first.items():
+        counts[(e, v, served.surface, -1, "users")] += 1
+    for (e, v, surface, _), (c, n) in per_user.items():
+        counts[(e, v, surface, -1, "clicks_sq")] += c * c
+        counts[(e, v, surface, -1, "impressions_sq")] += n * n
+        counts[(e, v, surface, -1, "clicks_x_impressions")] += c * n
     return {k: v for k, v in counts.items() if v}
 
 
@@ -156,7 +167,7 @@ def test_incremental_counters_equal_a_recount(seed: int) -> None:
     _feed(store, lists, events, rng)
     assert _flat(store) == pytest.approx(_recount(lists, events))
     users = {s.user_id for s in lists if s.experiment == "e1" and s.variant == "a"}
-    assert store.tallies("e1").users["a"] == len(users)
+    assert store.tallies("e1").variant("a")["users"] == len(users)
 
 
 def test_replaying_applied_events_changes_nothing(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ MEASURED = {
     "ingest": ("events_per_s", "seconds", "ratio_to_log"),
     "processor": ("us_per_event", "cpu_us_per_event", "share_of_cpu"),
     "serve": ("req_per_s", "p50_ms", "p95_ms", "p99_ms", "ratio_to_healthz"),
+    "served": ("median_us", "p99_us", "lists_per_s", "ratio_to_off"),
     "freshness": ("p50_ms", "p95_ms", "p99_ms"),
     "memory": ("profile_bytes_per_user", "bytes_per_cooccurrence_entry", "rss_state_bytes"),
     "scale": ("events_per_s", "p99_ms", "active_users", "state_bytes", "rss_bytes"),
@@ -96,6 +97,10 @@ def test_bench_all_quick_measures_every_figure(tmp_path: Path, shared_data: Path
     targets = json.loads((out / "targets.json").read_text())["rows"]
     assert [r["target"] for r in targets] == [t.name for t in TARGETS]
     assert {r["met"] for r in targets} <= {"yes", "no"}
+    served = json.loads((out / "served.json").read_text())
+    assert [r["mode"] for r in served["rows"]] == ["off", "on (default)", "on, wait for fsync"]
+    assert 100 < served["params"]["bytes_per_served_list_on_disk"] < 2_000
+    assert served["params"]["index_bytes_per_list_in_memory"] > 0
     freshness = json.loads((out / "freshness.json").read_text())["rows"]
     assert [r["timed_out"] for r in freshness] == [0, 0]
     for plot in ("throughput", "latency", "memory", "active-set"):
