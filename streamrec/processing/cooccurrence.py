@@ -8,15 +8,26 @@ window -> weighted pairs); :class:`CooccurrenceIndex` accumulates pairs in an
 open-addressing hash table whose entries are also chained per source item, so a row
 (an item's neighbours) is read without scanning the table.
 
-Rows are kept bounded: past twice ``max_neighbors`` entries a row is pruned to at most
-``max_neighbors`` entries, those heavier than the heaviest entry that does not fit.
-Entries tied with that one (within a relative :data:`PRUNE_TIE`, below which two
-stores' floating-point sums of the same weights may disagree) go with it, so what
-survives depends on the weights alone, never on ids or insertion order: the memory
-and Redis states prune a row alike (the Redis item script applies the same rule).
-Pruning drops information, so a pruned row depends on when the prune ran: states fed
-the same events in other batches (or partitions interleaved otherwise) keep the
-same rows only while no row has passed twice ``max_neighbors``.
+Rows are kept bounded, and so that a read need not depend on how the increments
+were grouped into batches or interleaved (the processors of the scale-out topology
+write each partition's micro-batches apart, in whatever order they come), the row a
+read sees is cut from a larger stored one. A *read* cuts a row to its
+:attr:`~CooccurrenceIndex.max_neighbors` (``K``) heaviest entries; the *stored* row
+is a superset: past :data:`BOUND_FACTOR` ``* K`` entries it is pruned back to at
+most :data:`KEEP_FACTOR` ``* K``. Both cuts keep the entries heavier than the
+heaviest entry that does not fit; entries tied with that one (within a relative
+:data:`PRUNE_TIE`, below which two stores' floating-point sums of the same weights
+may disagree) go with it, so what survives depends on the weights alone, never on
+ids or insertion order, and the memory and Redis states cut alike (the Redis item
+script applies the same rule).
+
+A prune drops weight that later events cannot restore, so the stored row depends on
+when the prunes ran. The read does not, as long as each of the ``K + 1`` heaviest
+entries of the unpruned row ranked within the top ``KEEP_FACTOR * K`` at every
+prune: then none of them lost weight, every other entry can only have lost some,
+and the read cut is that of the unpruned row, in any order of increments. Memory is
+bounded by ``BOUND_FACTOR * K`` stored entries per item (1,000 at the default
+``K`` = 200).
 """
 
 from __future__ import annotations
@@ -28,8 +39,13 @@ EMPTY = np.int64(-1)
 DELETED = np.int64(-2)
 _MIN_CAPACITY = 1024
 _MAX_LOAD = 0.7
-#: Relative weight difference under which two entries tie at a prune.
+_MAX_ROW = 2**31 - 1  # row lengths are int32
+#: Relative weight difference under which two entries tie at a cut.
 PRUNE_TIE = 1e-9
+#: A pruned row keeps at most this many times ``max_neighbors`` entries.
+KEEP_FACTOR = 4
+#: A row is pruned once it holds more than this many times ``max_neighbors`` entries.
+BOUND_FACTOR = 5
 
 
 @numba.njit(cache=True)
@@ -90,12 +106,19 @@ def _row(keys, values, chain, head, item):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True)
+def _cut_limit(weights, keep):  # type: ignore[no-untyped-def]
+    # the heaviest entry that does not fit, and every entry tied with it, goes: an
+    # entry stays if it is heavier than this
+    out = weights.shape[0] - keep - 1
+    return np.partition(weights, out)[out] * (1.0 + PRUNE_TIE)
+
+
+@numba.njit(cache=True)
 def _prune_row(keys, values, chain, head, row_len, item, keep):  # type: ignore[no-untyped-def]
     ids, weights = _row(keys, values, chain, head, item)
     if weights.shape[0] <= keep:
         return 0
-    # the heaviest entry that does not fit, and every entry tied with it, goes
-    limit = np.sort(weights)[weights.shape[0] - keep - 1] * (1.0 + PRUNE_TIE)
+    limit = _cut_limit(weights, keep)
     kept = 0
     removed = 0
     prev = np.int64(-1)
@@ -138,6 +161,18 @@ def _rehash(old_keys, old_values, new_keys, new_values, new_chain, head, row_len
         row_len[s] += 1
 
 
+def strongest(ids: np.ndarray, weights: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of a row that a cut to ``keep`` keeps (in their given order).
+
+    Those heavier than the heaviest entry that does not fit, ties with it excluded
+    (see the module docstring); at most ``keep`` entries, all of them if no more.
+    """
+    if len(weights) <= keep:
+        return ids, weights
+    kept = weights > _cut_limit(weights.astype(np.float64), keep)
+    return ids[kept], weights[kept]
+
+
 def neighbor_scores(
     weights: np.ndarray, own_mass: float, neighbor_mass: np.ndarray, damping: float
 ) -> np.ndarray:
@@ -156,12 +191,16 @@ class CooccurrenceIndex:
     Parameters
     ----------
     max_neighbors
-        Rows are pruned back to at most this many heaviest entries once they hold
-        twice as many (ties at the cut are dropped, see the module docstring).
+        A read (:meth:`neighbors`) returns at most this many heaviest entries of a
+        row. A stored row holds at most ``BOUND_FACTOR * max_neighbors`` entries:
+        past that it is pruned back to ``KEEP_FACTOR * max_neighbors`` (ties at
+        either cut are dropped, see the module docstring).
     """
 
     def __init__(self, max_neighbors: int, n_items: int = 0) -> None:
         self.max_neighbors = max_neighbors
+        self.kept = min(KEEP_FACTOR * max_neighbors, _MAX_ROW)
+        self.bound = min(BOUND_FACTOR * max_neighbors, _MAX_ROW)
         self._keys = np.full(_MIN_CAPACITY, EMPTY, dtype=np.int64)
         self._values = np.zeros(_MIN_CAPACITY, dtype=np.float64)
         self._chain = np.full(_MIN_CAPACITY, -1, dtype=np.int64)
@@ -208,8 +247,12 @@ class CooccurrenceIndex:
             start = stop
         self._prune(src)
 
+    def neighbors(self, item: int) -> tuple[np.ndarray, np.ndarray]:
+        """The row as read: its ``max_neighbors`` heaviest entries (unordered)."""
+        return strongest(*self.row(item), self.max_neighbors)
+
     def row(self, item: int) -> tuple[np.ndarray, np.ndarray]:
-        """All neighbours of ``item`` and their weights (unordered)."""
+        """All stored neighbours of ``item`` and their weights (unordered)."""
         if item < 0 or item >= len(self._head):
             return np.empty(0, np.int32), np.empty(0, np.float64)
         return _row(self._keys, self._values, self._chain, self._head, np.int64(item))  # type: ignore[no-any-return]
@@ -257,7 +300,7 @@ class CooccurrenceIndex:
         self._used = live
 
     def _prune(self, items: np.ndarray) -> None:
-        over = np.unique(items[self._row_len[items] > 2 * self.max_neighbors])
+        over = np.unique(items[self._row_len[items] > self.bound])
         for item in over.tolist():
             _prune_row(
                 self._keys,
@@ -266,5 +309,5 @@ class CooccurrenceIndex:
                 self._head,
                 self._row_len,
                 np.int64(item),
-                self.max_neighbors,
+                self.kept,
             )

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from streamrec.config import Settings
 from streamrec.events import EVENT_TYPES, TYPE_CODE, Event, EventBatch
+from streamrec.processing.cooccurrence import BOUND_FACTOR, KEEP_FACTOR, PRUNE_TIE, strongest
 from streamrec.processing.weights import UNPAIRED_TYPES, event_weights
 from streamrec.state.memory import MemoryState
 
@@ -118,28 +119,46 @@ def test_incremental_state_equals_recount(events: list[Event], cuts: list[int]) 
         assert_close(expected_popularity, popularity)
 
 
-def test_rows_are_pruned_to_the_heaviest_neighbors() -> None:
+def views(user: str, items: list[str], start_ms: int) -> EventBatch:
+    return EventBatch.from_events(
+        [
+            Event(user_id=user, item_id=item, type="view", timestamp=start_ms + n)
+            for n, item in enumerate(items)
+        ]
+    )
+
+
+def test_reads_cut_rows_to_the_cap_and_stored_rows_stay_bounded() -> None:
     config = Settings(cooccurrence={"max_neighbors": 2, "window": 50})
     state = MemoryState(config)
-    together = [
-        Event(user_id=f"fan{n}", item_id=item, type="view", timestamp=n)
-        for n in range(3)
-        for item in ("i1", "hub")
-    ]
-    browsing = [
-        Event(user_id="u", item_id=f"i{n}", type="view", timestamp=10 + n) for n in range(2, 9)
-    ]
-    state.apply(EventBatch.from_events(together))
-    state.apply(
-        EventBatch.from_events(
-            [*browsing, Event(user_id="u", item_id="hub", type="view", timestamp=99)]
-        )
-    )
-    ids, _ = state.cooccurrence.row(state.items.get("hub"))
-    # eight neighbours passed twice the cap: i1 (co-viewed three times) stays; the
-    # seven others tie at the cut (one co-view each, with the same event) and all go
-    assert state.items.names(ids) == ["i1"]
-    assert state.neighbors(["hub"], 1)[0].item_ids == ["i1"]
+    index = state.cooccurrence
+    assert (index.kept, index.bound) == (KEEP_FACTOR * 2, BOUND_FACTOR * 2)
+    for n in range(3):  # i1 co-viewed with the hub three times, i2 twice
+        state.apply(views(f"fan{n}", ["i1", "hub"], n))
+    for n in range(2):
+        state.apply(views(f"pal{n}", ["i2", "hub"], n))
+    # u co-views five more items with the hub, once each (tied: the same hub event)
+    state.apply(views("u", [*(f"u{n}" for n in range(5)), "hub"], 10))
+    hub = state.items.get("hub")
+    assert len(index.row(hub)[0]) == 7  # stored whole: not past the bound of 10
+    assert sorted(state.items.names(index.neighbors(hub)[0])) == ["i1", "i2"]
+    assert state.neighbors(["hub"], 5)[0].item_ids == ["i1", "i2"]
+    # v co-views six more an hour later (heavier, by decay): 13 entries pass the
+    # bound, and the cut back to 8 keeps i1, i2 and v's six; u's five tie at the cut
+    # (the heaviest entry that does not fit) and all go
+    state.apply(views("v", [*(f"v{n}" for n in range(6)), "hub"], HOUR_MS))
+    kept = sorted(state.items.names(index.row(hub)[0]))
+    assert kept == ["i1", "i2", *(f"v{n}" for n in range(6))]
+    assert state.neighbors(["hub"], 5)[0].item_ids == ["i1", "i2"]
+
+
+def test_a_cut_keeps_what_is_heavier_than_the_first_entry_left_out() -> None:
+    ids = np.arange(6)
+    weights = np.array([1.0, 3.0, 2.0, 2.0 * (1 + PRUNE_TIE / 10), 5.0, 0.5])
+    assert strongest(ids, weights, 2)[0].tolist() == [1, 4]
+    assert strongest(ids, weights, 3)[0].tolist() == [1, 4]  # 2 and 2 tie: both go
+    assert strongest(ids, weights, 4)[0].tolist() == [1, 2, 3, 4]
+    assert strongest(ids, weights, 6)[0].tolist() == ids.tolist()
 
 
 def test_type_codes_are_stable() -> None:

@@ -260,7 +260,7 @@ class MemoryState:
             return [self._neighbors(item, k) for item in np.asarray(items).tolist()]
 
     def _neighbor_row(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        ids, weights = self.cooccurrence.row(item)
+        ids, weights = self.cooccurrence.neighbors(item)
         if len(ids) == 0:
             return ids, weights
         table = self.item_table

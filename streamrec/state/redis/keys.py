@@ -24,7 +24,7 @@ import redis
 import redis.cluster
 
 from streamrec.errors import BackendUnavailable, ConfigError
-from streamrec.processing.cooccurrence import PRUNE_TIE
+from streamrec.processing.cooccurrence import BOUND_FACTOR, KEEP_FACTOR, PRUNE_TIE
 
 Client = redis.Redis | redis.cluster.RedisCluster
 
@@ -163,9 +163,11 @@ end
 #: offset, neighbour cap, #float fields, #int fields, then (field, delta) pairs, then
 #: optionally the neighbour deltas packed as little-endian (int32 id, float64 weight)
 #: records. Float fields are added in double precision and stored with 17 digits
-#: (HINCRBYFLOAT would round through a fixed-point string). A row past twice the cap
-#: is pruned as :class:`~streamrec.processing.cooccurrence.CooccurrenceIndex` prunes:
-#: the heaviest entry that does not fit goes, with every entry tied with it.
+#: (HINCRBYFLOAT would round through a fixed-point string). A row past
+#: ``BOUND_FACTOR`` times the cap (``max_neighbors``) is pruned back to
+#: ``KEEP_FACTOR`` times the cap as
+#: :class:`~streamrec.processing.cooccurrence.CooccurrenceIndex` prunes: the heaviest
+#: entry that does not fit goes, with every entry tied with it. Reads cut to the cap.
 ITEM_APPLY = (
     _GUARD
     + """
@@ -188,14 +190,17 @@ if pairs and #pairs > 0 then
     member, weight, at = struct.unpack('<i4d', pairs, at)
     redis.call('ZINCRBY', KEYS[2], weight, member)
   end
-  if redis.call('ZCARD', KEYS[2]) > 2 * cap then
-    local cut = redis.call('ZRANGE', KEYS[2], -(cap + 1), -(cap + 1), 'WITHSCORES')
+  if redis.call('ZCARD', KEYS[2]) > BOUND_FACTOR * cap then
+    local keep = KEEP_FACTOR * cap
+    local cut = redis.call('ZRANGE', KEYS[2], -(keep + 1), -(keep + 1), 'WITHSCORES')
     local limit = tonumber(cut[2]) * (1 + PRUNE_TIE)
     redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.17g', limit))
   end
 end
 return 1
 """.replace("PRUNE_TIE", repr(PRUNE_TIE))
+    .replace("BOUND_FACTOR", str(BOUND_FACTOR))
+    .replace("KEEP_FACTOR", str(KEEP_FACTOR))
 )
 
 #: Ranking deltas. KEYS = marks hash, popular, short, long, mass, then per-category

@@ -1,8 +1,11 @@
 """Neighbour and ranking reads of the Redis state.
 
-Neighbour rows of any number of seed items are one pipeline (every row, and the
-seeds' co-occurrence masses), their neighbours' masses and availability a second;
-each row is then normalized and cut in NumPy.
+Neighbour rows of any number of seed items are one pipeline (each row's
+``max_neighbors + 1`` heaviest entries, and the seeds' co-occurrence masses), their
+neighbours' masses and availability a second; each row is then cut to
+``max_neighbors`` as :meth:`CooccurrenceIndex.neighbors
+<streamrec.processing.cooccurrence.CooccurrenceIndex.neighbors>` cuts it, normalized
+and cut to ``k`` in NumPy.
 
 Popularity is one sorted set per scope (all items, and one per primary category), so
 a top-k is a reverse range plus an availability check. Trending compares a short
@@ -29,7 +32,7 @@ import numpy as np
 
 from streamrec.events import N_TYPES
 from streamrec.ids import IdMap
-from streamrec.processing.cooccurrence import neighbor_scores
+from streamrec.processing.cooccurrence import neighbor_scores, strongest
 from streamrec.processing.items import ItemTable
 from streamrec.processing.order import best_first, settled
 from streamrec.state.base import Ranking
@@ -79,12 +82,13 @@ def neighbor_rows(
     order of :mod:`streamrec.processing.order`; empty for ``-1``)."""
     client, keys = state.client, state.keys
     known = [gid for gid in np.asarray(items).tolist() if gid >= 0]
+    cap = state.settings.cooccurrence.max_neighbors
     pipe = client.pipeline(transaction=False)
     for gid in known:
-        pipe.zrange(keys.neighbors(gid), 0, -1, withscores=True)
+        pipe.zrange(keys.neighbors(gid), 0, cap, desc=True, withscores=True)
     pipe.zmscore(keys.mass, known or ["-"])
     *replies, seed_mass = pipe.execute()
-    rows = [_members(reply) for reply in replies]
+    rows = [strongest(*_members(reply), cap) for reply in replies]
     every = np.unique(np.concatenate([ids for ids, _ in rows] or [np.empty(0, np.int64)]))
     mass, available = np.empty(0), np.empty(0, np.bool_)
     if len(every):
