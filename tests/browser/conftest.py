@@ -36,9 +36,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Chromium under Playwright (``executable_path``: nothing is downloaded)."""
+    """Chromium under Playwright (``executable_path``: nothing is downloaded).
+
+    Per module: Playwright's sync API runs an event loop on the calling thread while
+    it is open, which would stop later tests in the session from running their own
+    (the async client's)."""
     if sync_playwright is None:
         _unavailable("playwright is not installed: pip install -e '.[dev]'")
     if not CHROMIUM.is_file():

@@ -46,6 +46,7 @@ LIST = orjson.dumps(
         "recommendation_id": "r1",
         "fallback": True,
         "next_page_token": "p2",
+        "served_by": "replica-2",  # a field this client does not know yet
     }
 )
 FAST = RetryPolicy(attempts=4, backoff_s=0.05, max_backoff_s=0.2)
@@ -268,7 +269,8 @@ def test_requests_carry_the_key_ids_and_passed_through_parameters(
             budget_ms=50,
             surface=None,
         )
-    assert answer.model_extra == {"next_page_token": "p2"}
+    assert answer.next_page_token == "p2"
+    assert answer.model_extra == {"served_by": "replica-2"}
     (arrival,) = app.arrivals
     assert arrival.headers["authorization"] == "Bearer k-123"
     assert arrival.headers["user-agent"].startswith("streamrec-client/")
