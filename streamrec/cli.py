@@ -1,7 +1,7 @@
 """The ``streamrec`` command line.
 
-serve | ingest | demo | train | migrate | evaluate | bench | process | rebase | archive
-| experiments
+serve | ingest | demo | train | models | migrate | evaluate | bench | process | rebase
+| archive | experiments
 
 Building the parser imports no optional dependency: each command imports what it
 needs when it runs, and a missing install extra ends it with exit code 2 and the
@@ -21,6 +21,7 @@ from typing import Any
 
 from streamrec.bench.cli import add_bench_parser
 from streamrec.bootstrap import TRAINERS, open_history, serving_engine, train
+from streamrec.bootstrap.adapters import models_directory
 from streamrec.bootstrap.roles import require_scaleout
 from streamrec.config import Settings, load_settings
 from streamrec.demo import run_demo
@@ -31,6 +32,8 @@ from streamrec.experiments.cli import add_experiments_parser
 from streamrec.experiments.demo import run_experiment_demo
 from streamrec.extras import import_extra
 from streamrec.ingest import ingest_into_engine, ingest_over_http
+from streamrec.models.listing import format_rows, version_rows
+from streamrec.models.store import ModelStore
 from streamrec.scaleout.commands import add_archive_parser, add_process_parser, add_rebase_parser
 from streamrec.serving.app import create_app
 from streamrec.serving.http_server import HTTP_SERVERS, run_http
@@ -180,6 +183,13 @@ def _time(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def cmd_models_list(args: argparse.Namespace) -> int:
+    """Print the published model versions with their validation metrics."""
+    store = ModelStore(models_directory(settings_of(args).data_dir))
+    print(format_rows(version_rows(store)))
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Create or upgrade the schema of a PostgreSQL history."""
     postgres = import_extra("streamrec.history.postgres", "postgres", "streamrec migrate")
@@ -280,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--until", type=_time, help="train on events before this time (epoch ms or RFC 3339)"
     )
     trainer.set_defaults(handler=cmd_train)
+
+    models = commands.add_parser("models", help="the published model versions")
+    models_commands = models.add_subparsers(dest="models_command", required=True)
+    listing = models_commands.add_parser("list", help="versions with their validation metrics")
+    _add_common(listing)
+    listing.set_defaults(handler=cmd_models_list)
 
     migrate = commands.add_parser("migrate", help="create/upgrade a PostgreSQL history schema")
     _add_common(migrate)
