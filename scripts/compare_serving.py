@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -31,7 +32,12 @@ from streamrec.bench.workloads import warm_data_dir
 from streamrec.testing.process import free_port, running
 
 RECOMMEND = "/v1/users/{}/recommendations?k=10"
-SHAPED = RECOMMEND + "&category_cap=3&mmr_lambda=0.7&rules=bury(0.5): price > 100"
+#: The rule is URL-encoded, its ``%`` doubled for the load generator's format string.
+SHAPED = (
+    RECOMMEND
+    + "&category_cap=3&mmr_lambda=0.7&rules="
+    + quote("bury(0.5): price > 100", safe="").replace("%", "%%")
+)
 
 
 def _ready(url: str) -> bool:
@@ -89,9 +95,10 @@ def main() -> int:
         cases = [("baseline", RECOMMEND), ("this", RECOMMEND), ("this, shaped", SHAPED)]
         for name, path in cases:  # warm caches and pools
             run_load(tool, urls[name.split(",")[0]], path, users, 8, 1.0)
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds):
             for count in connections:
-                for name, path in cases:
+                turn = round_ % len(cases)  # each case goes first in some round
+                for name, path in cases[turn:] + cases[:turn]:
                     load = run_load(
                         tool, urls[name.split(",")[0]], path, users, count, args.duration
                     )

@@ -1,7 +1,7 @@
 """Page tokens: the next page of a list, without repeats, in a stable order for a while.
 
-A token names the list it continues (a random id) and carries every item already
-served from it. While the recommender still holds the list (for
+A token names the list it continues (the recommendation id of its first page) and
+carries every item already served from it. While the recommender still holds the list (for
 ``shaping.page_ttl_s`` seconds, at most ``shaping.page_lists`` lists), the next page
 is the next slice of the same ranked rows: the order does not move under the user.
 Past that, or on another replica, the list is built afresh with every served item
@@ -14,7 +14,6 @@ import base64
 import binascii
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -55,11 +54,6 @@ class PageToken:
             raise InvalidInput(
                 "malformed page token", [Problem(None, "page_token", "not a page token")]
             ) from None
-
-    @staticmethod
-    def first() -> PageToken:
-        """The token of a new list (nothing served yet)."""
-        return PageToken(uuid.uuid4().hex, ())
 
 
 class PageCache:

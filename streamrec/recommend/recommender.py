@@ -213,7 +213,7 @@ class Recommender:
             If a rule or the page token of the request is malformed.
         """
         shaping, stages = self.plan(request)
-        token = PageToken.first()
+        token = PageToken("", ())  # a first page: its list takes the recommendation id
         if request.page_token is not None:
             token = PageToken.decode(request.page_token)
             held = self.pages.get(token.list_id)
@@ -368,12 +368,13 @@ class Recommender:
         start = len(token.served) - held.base
         page = held.rows[start : start + request.k]
         items = render(held.scored, held.marks, page, held.seeds, self.state, self.catalog)
+        listed = self._listed(request, items)
         following = None
         if start + request.k < len(held.rows):
+            list_id = token.list_id or listed.recommendation_id
             served = (*token.served, *(item.item_id for item in items))
-            following = PageToken(token.list_id, served).encode()
-            self.pages.put(token.list_id, held)
-        listed = self._listed(request, items)
+            following = PageToken(list_id, served).encode()
+            self.pages.put(list_id, held)
         return dataclasses.replace(listed, next_page_token=following, degraded=held.degraded)
 
     def _listed(self, request: Request, items: list[RecommendedItem]) -> Recommendation:
