@@ -60,10 +60,13 @@ class RecommendationList(ResponseModel):
     ``recommendation_id`` names this served list: send it back on the events it
     leads to (impressions, clicks, purchases) so they are attributed to it.
     ``fallback`` is true when the list is popularity standing in for personalization.
+    ``experiment`` and ``variant`` say which experiment arm served it (``None`` and
+    ``default`` outside any).
     """
 
     user_id: str | None = None
     items: list[RecommendedItem]
+    experiment: str | None = None
     variant: str
     model_version: str | None
     recommendation_id: str
