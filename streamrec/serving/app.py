@@ -66,7 +66,7 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    _document_schemas(app, events.REFERENCED_SCHEMAS)
+    _document_schemas(app, events.REFERENCED_SCHEMAS | experiments.REFERENCED_SCHEMAS)
     app.add_middleware(RequestTimer, metrics=metrics.requests)
     return app
 
