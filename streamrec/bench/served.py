@@ -86,7 +86,7 @@ def run(sizes: Sizes, work_dir: Path) -> BenchResult:
         work_dir / "served", sizes.serve_users, sizes.serve_items, sizes.serve_events, 0
     )
     rng = random.Random(0)
-    requests = REQUESTS if sizes.serve_repeats == 1 else 20 * REQUESTS
+    requests = REQUESTS * sizes.serve_repeats
     medians: dict[str, list[float]] = {m: [] for m in MODES}
     p99s: dict[str, list[float]] = {m: [] for m in MODES}
     for _ in range(sizes.serve_repeats):

@@ -10,12 +10,14 @@ import argparse
 import json
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 from streamrec.config import load_settings
 from streamrec.errors import InvalidInput
 from streamrec.evaluation.algorithms import ALGORITHMS, AlgorithmSpec
 from streamrec.evaluation.options import MAIN_K, OBJECTIVES, PROTOCOLS
+from streamrec.experiments.offpolicy_run import evaluate_off_policy, offpolicy_table
 from streamrec.extras import import_extra
 
 
@@ -127,8 +129,24 @@ def _command_line(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
+def _off_policy(args: argparse.Namespace) -> int:
+    """``--protocol off-policy``: ``--dataset`` is a data directory, ``--params`` the
+    candidate's settings overlay."""
+    settings = load_settings(args.config, data_dir=args.dataset)
+    try:
+        result = evaluate_off_policy(settings, json.loads(args.params), Path(args.out))
+    except InvalidInput as exc:
+        problems = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
+        print(f"streamrec evaluate: {exc.message} ({problems})", file=sys.stderr)
+        return 2
+    print(offpolicy_table(result))
+    return 0
+
+
 def evaluate_command(args: argparse.Namespace) -> int:
     """Run the evaluation the arguments describe; print the table. Returns the exit code."""
+    if args.protocol == "off-policy":
+        return _off_policy(args)
     runner = import_extra("streamrec.evaluation.report", "models", "streamrec evaluate")
     try:
         report = runner.run_evaluation(

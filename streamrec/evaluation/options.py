@@ -7,7 +7,7 @@ without importing what runs an evaluation (the ``models`` extra).
 from __future__ import annotations
 
 #: The evaluation protocols (DESIGN.md section 5).
-PROTOCOLS = ("seed-004", "leave-last-out", "prequential")
+PROTOCOLS = ("seed-004", "leave-last-out", "prequential", "off-policy")
 #: The cut-offs every holdout metric is computed at.
 KS = (1, 5, 10, 20)
 #: The cut-off of the headline tables.

@@ -166,6 +166,8 @@ def run_evaluation(
     """
     if protocol not in PROTOCOLS:
         raise InvalidInput(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    if protocol == "off-policy":
+        raise InvalidInput("the off-policy protocol reads a data directory's served lists")
     specs = _as_specs(algorithms)
     if protocol == "prequential" and any(spec.search for spec in specs):
         raise InvalidInput("tuning needs a holdout protocol (seed-004 or leave-last-out)")

@@ -12,7 +12,8 @@ is always applied before any event that names it.
 
 :class:`EmbeddedServedLog` is the embedded adapter: segment files of checksummed
 JSON lines under ``<data_dir>/served/``, written by one thread that
-group-commits (one ``fdatasync`` per batch of queued lists); serving only queues
+group-commits (one ``fdatasync`` per batch of queued lists, at most every
+:data:`WRITE_INTERVAL_S` unless someone waits); serving only queues
 (``experiments.served_log_wait`` makes it wait for the disk). Whole segments
 (a tenth of ``served_max_lists`` each) are deleted once their newest list is
 older than ``served_retention_s`` or once more than ``served_max_lists`` lists
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 SERVED_DIR = "served"
 #: Lists kept in memory after they were written, so attribution reads them from there.
 TAIL_LISTS = 50_000
+#: How long queued lists wait for more before a write, unless someone waits on them
+#: (a flush, or an append with ``served_log_wait``): one wake-up and one fsync per
+#: interval keeps the writer thread off the serving threads' backs.
+WRITE_INTERVAL_S = 0.05
 
 
 @runtime_checkable
@@ -110,6 +115,7 @@ class EmbeddedServedLog:
         self._queued = threading.Condition(self._lock)
         self._written = threading.Condition(self._lock)
         self._queue: list[ServedList] = []
+        self._urgent = 0
         self._tail: deque[tuple[int, ServedList]] = deque(maxlen=TAIL_LISTS)
         self._closing = False
         self._failure: str | None = None
@@ -165,22 +171,31 @@ class EmbeddedServedLog:
             self._queue.append(served)
             self._accepted += 1
             mine = self._accepted
-            self._queued.notify()
             if self.settings.served_log_wait:
+                self._urgent += 1
+                self._queued.notify()
                 while self._end < mine and self._failure is None and not self._closing:
                     self._written.wait()
+                self._urgent -= 1
+            elif len(self._queue) == 1:
+                self._queued.notify()
 
     def flush(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` until every list queued so far is written."""
         deadline = time.monotonic() + timeout_s
         with self._lock:
             target = self._accepted
-            while self._end < target and self._failure is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._written.wait(remaining)
-            return self._end >= target
+            self._urgent += 1
+            self._queued.notify()
+            try:
+                while self._end < target and self._failure is None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._written.wait(remaining)
+                return self._end >= target
+            finally:
+                self._urgent -= 1
 
     def _run(self) -> None:
         while True:
@@ -189,6 +204,12 @@ class EmbeddedServedLog:
                     self._queued.wait()
                 if not self._queue:
                     return
+                due = time.monotonic() + WRITE_INTERVAL_S
+                while not self._urgent and not self._closing:
+                    remaining = due - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._queued.wait(remaining)
                 batch, self._queue = self._queue, []
             try:
                 self._write(batch)

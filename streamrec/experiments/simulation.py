@@ -6,7 +6,9 @@
 - :func:`offline_comparison` runs an experiment with no server: each variant is a
   function from a user to a list, assignment is the real one and the statistics
   those of the report (fast enough for hundreds of A/A runs);
-- :func:`offline_interleaving` does the same for team-draft interleaving.
+- :func:`offline_interleaving` does the same for team-draft interleaving;
+- :func:`exploring_log` serves lists with randomized slots and logs propensities
+  (the input of :mod:`streamrec.experiments.offpolicy`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from streamrec.experiments.definition import Experiment, assign
 from streamrec.experiments.interleaving import TIES, outcome_change, team_draft, wins_counter
+from streamrec.experiments.offpolicy import LoggedList
 from streamrec.experiments.simulator import Population
 from streamrec.experiments.stats import UserMoments, binomial_p, difference_p, two_proportion_p
 
@@ -206,3 +209,34 @@ def offline_interleaving(
 
 def _hits(items: Sequence[str], clicked: np.ndarray) -> list[str]:
     return [item for item, hit in zip(items, clicked.tolist(), strict=True) if hit]
+
+
+def exploring_log(
+    population: Population,
+    base: Policy,
+    target: Policy,
+    users: Sequence[int],
+    epsilon: float,
+    seed: int,
+) -> list[LoggedList]:
+    """Lists a logging policy served with exploration slots, and their clicks.
+
+    Each slot shows ``base``'s item with probability ``1 - epsilon`` and otherwise
+    an item drawn uniformly from the pool of both rankers' items for the user; the
+    propensity of what it showed is logged (the target has support everywhere).
+    """
+    rng = np.random.default_rng(seed)
+    logged = []
+    for user in users:
+        shown_base = list(base(user))
+        pool = list(dict.fromkeys([*shown_base, *target(user)]))
+        explore = rng.random(len(shown_base)) < epsilon
+        picks = rng.integers(0, len(pool), len(shown_base))
+        items = [pool[j] if e else b for b, e, j in zip(shown_base, explore, picks, strict=True)]
+        propensities = tuple(
+            (1 - epsilon) * (item == b) + epsilon / len(pool)
+            for item, b in zip(items, shown_base, strict=True)
+        )
+        clicks = tuple(bool(c) for c in population.clicks(user, items, rng))
+        logged.append(LoggedList(tuple(items), propensities, clicks))
+    return logged

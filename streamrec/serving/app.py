@@ -73,7 +73,12 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     install_ui(app)
-    describe(app, events.REFERENCED_SCHEMAS, settings.auth.protect_metrics, settings.auth.enabled)
+    describe(
+        app,
+        events.REFERENCED_SCHEMAS | experiments.REFERENCED_SCHEMAS,
+        settings.auth.protect_metrics,
+        settings.auth.enabled,
+    )
     app.add_middleware(Guard, auth=settings.auth, limits=settings.limits)
     if settings.serving.cors_origins:
         app.add_middleware(

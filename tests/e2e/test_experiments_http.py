@@ -76,6 +76,10 @@ def test_definitions_are_validated_whole(tmp_path: Path) -> None:
         twice = {"variants": [{"name": "a", "traffic": 0.1}, {"name": "a", "traffic": 0.1}]}
         assert client.put("/v1/experiments/x", json=twice).status_code == 422
         assert client.put("/v1/experiments/x", json=[1]).status_code == 422
+        broken = client.put("/v1/experiments/x", content=b"{nope")
+        assert broken.status_code == 422 and broken.json()["error"]["code"] == "invalid_input"
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+        assert "ExperimentBody" in schemas and "Variant" in schemas
         assert client.get("/v1/experiments/x").status_code == 404
         assert client.get("/v1/experiments/x/report").status_code == 404
         assert client.put("/v1/experiments/x", json=EXPERIMENT).status_code == 200

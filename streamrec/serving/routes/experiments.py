@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
+from streamrec.errors import InvalidInput, Problem
 from streamrec.experiments.definition import Experiment, ExperimentBody
 from streamrec.serving.dependencies import EngineDep, IdPath
 
 router = APIRouter(tags=["experiments"])
+
+#: Schemas the raw-body route refers to, for the OpenAPI description.
+REFERENCED_SCHEMAS = {"ExperimentBody": ExperimentBody}
 
 
 @router.put(
@@ -17,18 +23,22 @@ router = APIRouter(tags=["experiments"])
     response_model=Experiment,
     openapi_extra={
         "requestBody": {
-            "content": {"application/json": {"schema": ExperimentBody.model_json_schema()}}
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ExperimentBody"}}
+            },
         }
     },
 )
-def put_experiment(
-    experiment_id: IdPath,
-    engine: EngineDep,
-    body: Annotated[dict[str, Any], Body(description="An ExperimentBody.")],
-) -> Experiment:
+async def put_experiment(experiment_id: IdPath, request: Request, engine: EngineDep) -> Experiment:
     """Create or replace an experiment (422 listing every problem, 409 when another
-    experiment already runs on its surface)."""
-    return engine.experiments.put(experiment_id, body)
+    experiment already runs on its surface); durable before the answer."""
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("body is not valid JSON", [Problem(None, None, str(exc))]) from None
+    experiment: Experiment = await run_in_threadpool(engine.experiments.put, experiment_id, body)
+    return experiment
 
 
 @router.get("/v1/experiments")
