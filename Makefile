@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint servers clean
+.PHONY: run test lint docs servers clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -26,10 +26,13 @@ COVERAGE_FLOOR := 90
 test: $(STAMP) servers lint  ## lint, types, then the whole test suite with coverage
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
-lint: $(STAMP)  ## ruff (lint and format) and mypy
+lint: $(STAMP) docs  ## ruff (lint and format), mypy and the docs site's strict build
 	$(BIN)/python -m ruff check streamrec tests
 	$(BIN)/python -m ruff format --check streamrec tests
 	$(BIN)/python -m mypy
 
+docs: $(STAMP)  ## build the documentation site into site/ (mkdocs-material, --strict)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --quiet
+
 clean:
-	rm -rf $(VENV) streamrec-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) streamrec-data site test-artifacts .pytest_cache .mypy_cache .ruff_cache

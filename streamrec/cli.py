@@ -171,7 +171,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start an engine and stream synthetic shopping sessions into it, live."""
-    run_demo(settings_of(args), args.events_per_second, args.duration, args.users_to_watch)
+    run_demo(
+        settings_of(args),
+        args.events_per_second,
+        args.duration,
+        args.users_to_watch,
+        open_browser=not args.no_browser,
+    )
     return 0
 
 
@@ -245,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--events-per-second", type=float, default=200.0)
     demo.add_argument("--duration", type=float, default=60.0, help="seconds (0 = until Ctrl-C)")
     demo.add_argument("--users-to-watch", type=int, default=3)
+    demo.add_argument(
+        "--no-browser", action="store_true", help="do not open the storefront in a browser"
+    )
     demo.set_defaults(handler=cmd_demo)
 
     for add in PLUGGED_COMMANDS:

@@ -25,6 +25,7 @@ from pydantic_settings import (
 from streamrec.access import AuthSettings, LimitSettings
 from streamrec.errors import ConfigError
 from streamrec.models.settings import ModelSettings
+from streamrec.recommend.shaping_settings import ShapingSettings
 
 DAY_S = 86_400.0
 
@@ -59,13 +60,21 @@ class EventWeights(_Section):
 
 
 class DecaySettings(_Section):
-    """Half-lives (seconds of event time) of the decayed counters."""
+    """Half-lives (seconds of event time) of the decayed counters.
 
-    popularity_half_life_s: float = Field(default=7 * DAY_S, gt=0)
+    Only trending is measured in time by default: its short and long windows compare
+    recent rates on live traffic. Popularity, co-occurrence and affinities are
+    counts (half-life 0: no decay), so a history replayed from years of events keeps
+    all of it; what makes a user's list recent is measured in that user's own items
+    (``cooccurrence.window``, ``recommend.recency_half_life_items``). A positive
+    half-life decays a counter in event time (docs/design.md, "Time scales").
+    """
+
+    popularity_half_life_s: float = Field(default=0.0, ge=0)
     trending_short_half_life_s: float = Field(default=6 * 3600.0, gt=0)
     trending_long_half_life_s: float = Field(default=7 * DAY_S, gt=0)
-    cooccurrence_half_life_s: float = Field(default=30 * DAY_S, gt=0)
-    affinity_half_life_s: float = Field(default=7 * DAY_S, gt=0)
+    cooccurrence_half_life_s: float = Field(default=0.0, ge=0)
+    affinity_half_life_s: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
     def _trending_windows(self) -> DecaySettings:
@@ -120,6 +129,7 @@ class RecommendSettings(_Section):
     session_category_boost: float = Field(default=0.2, ge=0)
     recency_half_life_items: float = Field(default=10.0, gt=0)
     trending_prior: float = Field(default=1.0, gt=0)
+    shaping: ShapingSettings = ShapingSettings()
 
 
 class LogSettings(_Section):
@@ -217,6 +227,37 @@ class MetricsSettings(_Section):
     host: str = "127.0.0.1"
 
 
+class ExperimentSettings(_Section):
+    """Served-list log, attribution and experiment reports (see docs/experiments.md).
+
+    Every served list is logged under the data dir (or to the Kafka topic
+    ``<topic>.served``) and kept ``served_retention_s`` seconds, at most
+    ``served_max_lists`` lists; attribution indexes the last
+    ``attribution_max_lists`` lists (as old as ``served_retention_s`` at most). An
+    event without a ``recommendation_id`` is credited to the user's latest list
+    holding its item, served up to ``attribution_window_s`` before it (0: only
+    events that carry the id are attributed).
+    """
+
+    served_log: bool = True
+    served_log_wait: bool = Field(
+        default=False,
+        description="Whether a response waits until its served list is on disk (fsync); "
+        "otherwise the list is written within the log's group commit.",
+    )
+    served_retention_s: float = Field(default=7 * DAY_S, gt=0)
+    served_max_lists: int = Field(default=1_000_000, ge=10)
+    attribution_max_lists: int = Field(default=200_000, ge=10)
+    attribution_window_s: float = Field(default=1800.0, ge=0)
+    lists_per_user: int = Field(default=8, ge=1, le=1000)
+    report_bucket_s: float = Field(default=3600.0, gt=0)
+    guardrail_window_lists: int = Field(default=5000, ge=10)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    msprt_tau: float = Field(
+        default=0.05, gt=0, description="Prior scale of the mSPRT mixture (CTR difference)."
+    )
+
+
 class Settings(BaseSettings):
     """The whole settings tree."""
 
@@ -241,6 +282,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
+    experiments: ExperimentSettings = ExperimentSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,17 +1,22 @@
 """``streamrec demo``: a synthetic shop streaming into a live engine.
 
-It starts the HTTP API on embedded defaults, loads a synthetic catalog, streams
-shopping sessions at a steady rate over HTTP (timestamps are "now"), and every few
-seconds prints what a few shoppers are being recommended, and why, so the lists
-can be seen changing as the shoppers browse.
+It starts the HTTP API on embedded defaults, loads a synthetic catalog, opens the
+live storefront (``/ui/shop``) in the desktop's browser where there is one, streams
+shopping sessions at a steady rate over HTTP beside it (timestamps are "now"), and
+every few seconds prints what a few shoppers are being recommended, and why, so the
+lists can be seen changing as the shoppers browse. The dashboard (``/ui/``) follows
+the same traffic.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 import tempfile
 import threading
 import time
+import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,19 +64,38 @@ def _show(client: StreamrecClient, users: list[str]) -> None:
         print(f"  {user:>8} recently {recent} -> {shown}")
 
 
-def run_demo(settings: Settings, events_per_second: float, duration_s: float, watch: int) -> None:
-    """Run the demo until ``duration_s`` passes (0: until interrupted)."""
+def _open_in_browser(url: str) -> bool:
+    """Open ``url`` in the desktop's browser; False where there is no desktop (a
+    terminal browser would take over the demo's terminal)."""
+    desktop = sys.platform in ("darwin", "win32") or any(
+        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY")
+    )
+    return desktop and webbrowser.open(url)
+
+
+def run_demo(
+    settings: Settings,
+    events_per_second: float,
+    duration_s: float,
+    watch: int,
+    open_browser: bool = True,
+) -> None:
+    """Run the demo until ``duration_s`` passes (0: until interrupted); with
+    ``open_browser``, open the storefront once the catalog is loaded."""
     with tempfile.TemporaryDirectory(prefix="streamrec-demo-") as scratch:
         if settings.data_dir == Settings().data_dir:
             settings = settings.model_copy(update={"data_dir": Path(scratch)})
         server, thread = _serve(settings)
         url = f"http://{settings.serving.host}:{settings.serving.port}"
         print(f"streamrec demo: API at {url} (docs at {url}/docs); Ctrl-C stops")
+        print(f"  storefront {url}/ui/shop · dashboard {url}/ui/")
         shop = SyntheticShop(n_users=2_000, n_items=1_000, n_categories=12, seed=1)
         batch_size = max(1, int(events_per_second / 10))
         try:
             with StreamrecClient(url, timeout=30) as client:
                 client.post_items(dataclasses.asdict(i) for i in shop.catalog())
+                if open_browser:
+                    _open_in_browser(f"{url}/ui/shop")
                 started = time.monotonic()
                 sent = 0
                 watched: list[str] = []

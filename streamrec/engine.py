@@ -25,14 +25,29 @@ from typing import Any, Generic, Protocol, TypeVar
 from streamrec.config import Settings
 from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
+from streamrec.experiments.attributor import Attributor
+from streamrec.experiments.live import live_report
+from streamrec.experiments.served import RECOMMENDATIONS, SIMILAR
+from streamrec.experiments.service import Experiments
+from streamrec.experiments.store import ExperimentStore, MemoryExperimentStore
 from streamrec.log.base import EventLog, Positions
 from streamrec.models.schedule import RetrainScheduler, RetrainStatus
 from streamrec.monitoring.telemetry import EngineTelemetry
 from streamrec.processing.drift_monitor import FeatureDrift
+from streamrec.recommend.explain import Explanation, explain
 from streamrec.recommend.model_sources import FixedModels, ModelRegistry, model_sources
 from streamrec.recommend.recommender import Recommender
+from streamrec.recommend.request import Request
 from streamrec.recommend.types import Recommendation
-from streamrec.state.base import CatalogItem, ItemStats, Ranking, ServingState, UserProfile
+from streamrec.state.base import (
+    CatalogItem,
+    Inventory,
+    ItemStats,
+    Ranking,
+    ServingState,
+    StateSizes,
+    UserProfile,
+)
 from streamrec.state.memory.journal import CatalogJournal
 
 log = logging.getLogger(__name__)
@@ -123,6 +138,11 @@ class Engine(Generic[StateT]):
     telemetry
         What the engine's operators watch: its processor's metrics (whose freshness
         clock hears of every append), drift and cache counters.
+    attributor
+        The served-list log and the attribution counters (``None``: lists are not
+        logged).
+    experiment_store
+        Where experiment definitions live (in memory when not given).
     """
 
     def __init__(
@@ -136,6 +156,8 @@ class Engine(Generic[StateT]):
         models: ModelRegistry | FixedModels | None = None,
         read_watch: ReadWatch = _never_degraded,
         telemetry: EngineTelemetry | None = None,
+        attributor: Attributor | None = None,
+        experiment_store: ExperimentStore | None = None,
     ) -> None:
         self.settings = settings
         self.state = state
@@ -149,14 +171,35 @@ class Engine(Generic[StateT]):
         self._acceptance = processor.acceptance if processor is not None else None
         self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
-        self.recommender = Recommender(
-            state,
-            state,
+        self.recommender = self.recommender_for(settings)
+        self.attributor = attributor
+        self.experiments = Experiments(
+            settings,
+            experiment_store or MemoryExperimentStore(),
+            self.recommender_for,
+            self.recommender,
+            attributor.served_log if attributor is not None else None,
+        )
+        self._closers: list[Callable[[], None]] = [self.experiments.close]
+
+    def recommender_for(self, settings: Settings) -> Recommender:
+        """A recommender over this engine's state and models, built from ``settings``
+        (the engine's own, or an experiment variant's merged settings)."""
+        models = self.models
+        return Recommender(
+            self.state,
+            self.state,
             settings.recommend,
             sources=(lambda: model_sources(models, settings.weights)) if models else tuple,
             model_version=(lambda: models.version) if models else lambda: None,
         )
-        self._closers: list[Callable[[], None]] = []
+
+    def use_recommender(self, recommender: Recommender) -> None:
+        """Serve lists outside experiments from ``recommender`` (one built with other
+        sources, say) instead of the one built from the settings."""
+        self.recommender.close()
+        self.recommender = recommender
+        self.experiments.use_default(recommender)
 
     # -- events ---------------------------------------------------------------
 
@@ -172,6 +215,8 @@ class Engine(Generic[StateT]):
             ``serving.wait_timeout_s`` (they are durable all the same).
         """
         if self.log is None:
+            if self.attributor is not None:
+                self.attributor.apply(batch)
             self.state.apply(batch)
             return batch
         logged = self.log.append(batch)
@@ -193,30 +238,56 @@ class Engine(Generic[StateT]):
         return self.progress.wait_for(positions, timeout_s)
 
     def upsert_items(self, items: Sequence[CatalogItem]) -> None:
-        """Durably record catalog items, then make them visible."""
+        """Durably record catalog items, then make them visible (and give them content
+        neighbours at once where a content model is loaded)."""
         if self.journal is not None:
             self.journal.append(items)
         self.state.upsert(items)
+        if self.models is not None:
+            self.models.add_items(items)
 
     # -- reads ----------------------------------------------------------------
 
     def recommend(
-        self, user_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
+        self,
+        user_id: str,
+        k: int,
+        *,
+        exclude: Collection[str] = (),
+        variant: str | None = None,
+        **options: Any,
     ) -> Recommendation:
-        """The user's top ``k`` (see :meth:`Recommender.recommend` for the options);
-        the drift monitor, if any, counts its scores unless a fallback built it."""
+        """The top ``k`` (see :meth:`Recommender.recommend` for the options) from the
+        user's experiment arm (``variant`` forces one); the list is logged as served,
+        and the drift monitor, if any, counts its scores unless a fallback built it."""
+        started = time.perf_counter()
+        arm = self.experiments.arm(user_id, RECOMMENDATIONS, variant)
         with self.read_watch() as degraded:
-            found = self.recommender.recommend(user_id, k, exclude=exclude, **options)
+            found = arm.run(lambda r: r.recommend(user_id, k, exclude=exclude, **options), k)
         fallback = degraded()
         if self._drift is not None and not fallback:
             self._drift.served([item.score for item in found.items])
-        return _flagged(found, fallback)
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self.experiments.served(_flagged(found, fallback), arm, RECOMMENDATIONS, latency_ms)
 
-    def similar(self, item_id: str, k: int) -> Recommendation:
-        """Items most related to ``item_id``."""
+    def explain(
+        self, user_id: str, item_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
+    ) -> Explanation:
+        """What happened to ``item_id`` in the user's top ``k`` with ``options`` (the
+        options of :meth:`recommend`)."""
+        request = Request(user_id, k, tuple(exclude), **options)
+        with self.read_watch():
+            return explain(self.recommender, request, item_id)
+
+    def similar(self, item_id: str, k: int, user_id: str | None = None) -> Recommendation:
+        """Items most related to ``item_id`` (logged as served, to ``user_id`` if known)."""
+        started = time.perf_counter()
+        arm = self.experiments.arm(user_id, SIMILAR)
         with self.read_watch() as degraded:
-            found = self.recommender.similar(item_id, k)
-        return _flagged(found, degraded())
+            found = arm.run(lambda r: r.similar(item_id, k), k)
+        found = dataclasses.replace(_flagged(found, degraded()), user_id=user_id)
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self.experiments.served(found, arm, SIMILAR, latency_ms)
 
     def ranked(self, ranking: Ranking, k: int, category: str | None = None) -> Recommendation:
         """The popular or trending list (optionally of one primary category)."""
@@ -233,6 +304,38 @@ class Engine(Generic[StateT]):
     def profile(self, user_id: str) -> UserProfile | None:
         """The user's real-time profile, ``None`` for an unknown or expired user."""
         return self.state.profile(user_id)
+
+    def catalog(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
+        """Catalog entries of many items (``None`` where unknown)."""
+        return self.state.get(item_ids)
+
+    def catalog_page(self, offset: int, limit: int) -> list[CatalogItem]:
+        """Catalog entries in the order first stored (none where the state cannot list
+        its catalog, as a shared store cannot without a scan)."""
+        if isinstance(self.state, Inventory):
+            return self.state.catalog_page(offset, limit)
+        return []
+
+    def sizes(self) -> StateSizes | None:
+        """Users, items and catalog entries held (``None`` where the state cannot
+        count them)."""
+        return self.state.sizes() if isinstance(self.state, Inventory) else None
+
+    def published_models(self) -> list[dict[str, Any]]:
+        """The manifests of the published model versions, newest first."""
+        return self.models.published() if self.models is not None else []
+
+    def experiment_report(self, experiment_id: str) -> dict[str, Any]:
+        """The report of an experiment (see :mod:`streamrec.experiments.report`).
+
+        Raises
+        ------
+        NotFound
+            If there is no such experiment.
+        """
+        return live_report(
+            self.experiments, self.attributor, self.state, self.applied_events(), experiment_id
+        )
 
     @property
     def model_version(self) -> str | None:

@@ -35,6 +35,10 @@ class BatchTooLarge(InvalidInput):
     """A batch holding more events than one request may carry (rejected whole)."""
 
 
+class Conflict(InvalidInput):
+    """A valid request that clashes with what is stored (nothing of it was stored)."""
+
+
 class NotFound(StreamrecError):
     """A user, item or model that streamrec does not know."""
 

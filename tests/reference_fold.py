@@ -29,7 +29,8 @@ item only and leaves the profile as it was; a user with impressions only has non
   session starts at its first interaction's time; each interaction counts, and one
   on an item with a primary category makes that the session's category;
 - ``affinities``: per primary category of the items of positive-weight interactions,
-  the decayed sum of the weights (``decay.affinity_half_life_s``), at most
+  the decayed sum of the weights (``decay.affinity_half_life_s``; 0, the default, is
+  no decay: the plain sum), at most
   ``top_categories`` of them. When all are held, a new category takes the place of the
   weakest one (the first held among equals) only if its event alone outweighs it, and
   the weakest one's history is forgotten;
@@ -38,7 +39,7 @@ item only and leaves the profile as it was; a user with impressions only has non
 
 Per item: the count of each event type, the mean and count of rating values, views
 and clicks to carts (``add_to_cart / (view + click)``), carts to purchases, decayed
-popularity (positive weights, ``decay.popularity_half_life_s``) and trending (the
+popularity (positive weights, ``decay.popularity_half_life_s``, 0 for none) and trending (the
 short-window rate minus the long-window rate, over the long rate plus
 ``recommend.trending_prior`` per long half-life).
 
@@ -118,6 +119,9 @@ class _Contributions:
     parts: list[tuple[float, int]] = field(default_factory=list)
 
     def value(self, at_ms: int, half_life_s: float) -> float:
+        """The decayed sum at ``at_ms``; a half-life of 0 is no decay (the plain sum)."""
+        if half_life_s == 0:
+            return sum(w for w, _ in self.parts)
         return sum(w * 2.0 ** (-(at_ms - t) / (half_life_s * 1000.0)) for w, t in self.parts)
 
 

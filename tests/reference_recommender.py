@@ -190,13 +190,12 @@ class ReferenceRecommender:
         return Recommendation(None, items, uuid.uuid4().hex, model_version=self._model_version())
 
     def ranked(self, ranking: Ranking, k: int, category: str | None = None) -> Recommendation:
-        """The popular or trending list."""
+        """The popular or trending list (sources named as in recommendations)."""
         found = self.state.top_items(ranking, k, category)
         where = f" in {category}" if category else ""
+        source = {Ranking.POPULAR: "popularity", Ranking.TRENDING: "trending"}[ranking]
         items = [
-            RecommendedItem(
-                item, float(score), [f"{ranking.value}{where}"], {ranking.value: float(score)}
-            )
+            RecommendedItem(item, float(score), [f"{ranking.value}{where}"], {source: float(score)})
             for item, score in zip(found.item_ids, found.scores.tolist(), strict=True)
         ]
         return Recommendation(None, items, uuid.uuid4().hex, model_version=self._model_version())

@@ -33,9 +33,11 @@ from streamrec.bootstrap.adapters import (
     scheme_of,
     snapshot_path,
 )
+from streamrec.bootstrap.experiments import attribution_path, embedded_parts, memory_parts
 from streamrec.config import Settings
 from streamrec.engine import Engine, StatePositions, partition_lag
 from streamrec.errors import ConfigError
+from streamrec.experiments.attributor import AttributedState
 from streamrec.extras import MissingExtra, import_extra
 from streamrec.history.archive import ARCHIVE_GROUP, HistoryArchiver
 from streamrec.models.bundle import ModelBundle
@@ -92,9 +94,17 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
     state.upsert(journal.read())
     event_log = open_log(settings)
     registry = ModelRegistry(ModelStore(models_directory(settings.data_dir)))
-    snapshots = SnapshotSchedule(state, snapshot_path(settings.data_dir), settings.state)
+    parts = embedded_parts(settings)
+    attribution_file = attribution_path(settings.data_dir)
+    snapshots = SnapshotSchedule(
+        state,
+        snapshot_path(settings.data_dir),
+        settings.state,
+        companions=(lambda: parts.attribution.save(attribution_file),),
+    )
+    folded = AttributedState(state, parts.attributor)
     consumer = event_log.consumer(STATE_GROUP)
-    consumer.seek(state.positions() or {0: 0})
+    consumer.seek(folded.positions() or {0: 0})
     metrics = ConsumerMetrics(
         STATE_GROUP,
         lambda: partition_lag(event_log.end_positions(), state.positions()),
@@ -103,7 +113,7 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
     drift = DriftMonitor(settings.drift, primary_categories(state), lambda: _manifest(registry))
     processor = StreamProcessor(
         consumer,
-        state,
+        folded,
         settings.processor,
         on_applied=snapshots.after_batch,
         observers=(metrics, drift),
@@ -117,8 +127,11 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
         journal=journal,
         models=registry,
         telemetry=EngineTelemetry(metrics, drift, caches),
+        attributor=parts.attributor,
+        experiment_store=parts.store,
     )
     engine.on_close(event_log.close)
+    engine.on_close(parts.attributor.served_log.close)
     engine.on_close(snapshots.save)
     registry.start()
     engine.on_close(registry.stop)
@@ -251,7 +264,14 @@ def in_memory_engine(
     """
     settings = settings or Settings()
     fixed = FixedModels(models) if models is not None else None
-    return Engine(settings, MemoryState(settings), models=fixed)
+    parts = memory_parts(settings)
+    return Engine(
+        settings,
+        MemoryState(settings),
+        models=fixed,
+        attributor=parts.attributor,
+        experiment_store=parts.store,
+    )
 
 
 def run_processor(settings: Settings, stop: threading.Event, group: str = STATE_GROUP) -> None:

@@ -26,6 +26,10 @@ from streamrec.client.errors import StreamrecClientError, http_error, is_error_b
 from streamrec.client.models import (
     Accepted,
     Event,
+    ExperimentInfo,
+    ExperimentList,
+    ExperimentReport,
+    Explanation,
     Health,
     ItemDetail,
     ItemIn,
@@ -189,6 +193,17 @@ def recommendations(
     return Call("GET", f"/v1/users/{_id(user_id)}/recommendations", RecommendationList, query)
 
 
+def explain(
+    user_id: str, item_id: str, *, k: int | None = None, **extra: QueryValue
+) -> Call[Explanation]:
+    """What happened to ``item_id`` in the user's list
+    (``GET /v1/users/{user_id}/recommendations/explain``); ``extra`` takes the
+    list's own options, so that the same list is explained."""
+    query = _query({"item_id": item_id, "k": k, **extra})
+    path = f"/v1/users/{_id(user_id)}/recommendations/explain"
+    return Call("GET", path, Explanation, query)
+
+
 def similar(item_id: str, *, k: int | None = None, **extra: QueryValue) -> Call[RecommendationList]:
     """Items most related to ``item_id`` (``GET /v1/items/{item_id}/similar``)."""
     query = _query({"k": k, **extra})
@@ -246,6 +261,28 @@ def get_item(item_id: str) -> Call[ItemDetail]:
 def profile(user_id: str) -> Call[Profile]:
     """The user's real-time features (``GET /v1/users/{user_id}/profile``)."""
     return Call("GET", f"/v1/users/{_id(user_id)}/profile", Profile)
+
+
+def put_experiment(experiment_id: str, definition: Mapping[str, Any]) -> Call[ExperimentInfo]:
+    """Create or replace an experiment (``PUT /v1/experiments/{experiment_id}``):
+    ``{"variants": [{"name", "traffic", "settings"}], "salt"?, "status"?, "mode"?}``."""
+    path = f"/v1/experiments/{_id(experiment_id)}"
+    return Call("PUT", path, ExperimentInfo, body=orjson.dumps(dict(definition)))
+
+
+def experiments() -> Call[ExperimentList]:
+    """Every experiment (``GET /v1/experiments``)."""
+    return Call("GET", "/v1/experiments", ExperimentList)
+
+
+def get_experiment(experiment_id: str) -> Call[ExperimentInfo]:
+    """One experiment (``GET /v1/experiments/{experiment_id}``)."""
+    return Call("GET", f"/v1/experiments/{_id(experiment_id)}", ExperimentInfo)
+
+
+def experiment_report(experiment_id: str) -> Call[ExperimentReport]:
+    """An experiment's report (``GET /v1/experiments/{experiment_id}/report``)."""
+    return Call("GET", f"/v1/experiments/{_id(experiment_id)}/report", ExperimentReport)
 
 
 def health() -> Call[Health]:

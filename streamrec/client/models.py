@@ -11,9 +11,9 @@ server adds (``next_page_token``, ``experiment``, ``degraded``, …) is kept in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from streamrec.events import Event, EventType
 from streamrec.serving.schemas import ItemIn
@@ -22,6 +22,11 @@ __all__ = [
     "Accepted",
     "Event",
     "EventType",
+    "ExperimentInfo",
+    "ExperimentList",
+    "ExperimentReport",
+    "ExperimentVariant",
+    "Explanation",
     "Health",
     "Interaction",
     "ItemDetail",
@@ -52,6 +57,7 @@ class RecommendedItem(ResponseModel):
     score: float
     reasons: list[str]
     sources: dict[str, float]
+    propensity: float | None = None  # the probability of an exploration slot's draw
 
 
 class RecommendationList(ResponseModel):
@@ -60,14 +66,20 @@ class RecommendationList(ResponseModel):
     ``recommendation_id`` names this served list: send it back on the events it
     leads to (impressions, clicks, purchases) so they are attributed to it.
     ``fallback`` is true when the list is popularity standing in for personalization.
+    ``experiment`` and ``variant`` say who served it; ``next_page_token`` asks for the
+    next page; ``degraded`` names the sources left out (past the latency budget, or
+    failing).
     """
 
     user_id: str | None = None
     items: list[RecommendedItem]
+    experiment: str | None = None
     variant: str
     model_version: str | None
     recommendation_id: str
     fallback: bool
+    next_page_token: str | None = None
+    degraded: list[str] = Field(default_factory=list)
 
     @property
     def item_ids(self) -> list[str]:
@@ -183,3 +195,55 @@ class Readiness(ResponseModel):
     def ready(self) -> bool:
         """Whether the server is ready to serve."""
         return self.status == "ready"
+
+
+class Explanation(ResponseModel):
+    """``GET /v1/users/{user_id}/recommendations/explain``: what happened to one item
+    (``stage``: ``served``, ``never_candidate``, ``filtered``, ``demoted`` or
+    ``below_cut``; ``by``: the filter or stage)."""
+
+    item_id: str
+    stage: str
+    by: str | None
+    rank: int | None
+    score: float | None
+    kth_score: float | None
+    k: int
+    sources: dict[str, int | None]
+
+
+class ExperimentVariant(ResponseModel):
+    """One arm of an experiment: its share of users and its settings overlay."""
+
+    name: str
+    traffic: float
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExperimentInfo(ResponseModel):
+    """A stored experiment (``created_at`` in epoch milliseconds)."""
+
+    experiment_id: str
+    variants: list[ExperimentVariant]
+    salt: str
+    status: Literal["running", "stopped"]
+    mode: Literal["ab", "interleaving"]
+    surface: str
+    created_at: int
+
+
+class ExperimentList(ResponseModel):
+    """``GET /v1/experiments``: every experiment, in id order."""
+
+    experiments: list[ExperimentInfo]
+
+
+class ExperimentReport(ResponseModel):
+    """``GET /v1/experiments/{id}/report``: per-variant counters and comparisons
+    against the first variant (the fields of each are in docs/experiments.md)."""
+
+    experiment_id: str
+    status: Literal["running", "stopped"]
+    mode: Literal["ab", "interleaving"]
+    variants: list[dict[str, Any]]
+    comparisons: list[dict[str, Any]]

@@ -15,6 +15,7 @@ from streamrec.evaluation.baselines import exclusion_matrix
 from streamrec.evaluation.model_cache import ModelCache
 from streamrec.events import EventBatch
 from streamrec.models.base import Recommender
+from streamrec.models.bundle import ModelBundle
 from streamrec.models.matrix import InteractionMatrix
 from streamrec.models.weighting import event_weights
 from streamrec.state.base import CatalogItem
@@ -139,13 +140,16 @@ class EngineAlgorithm:
 
     def fit(self, train: EventBatch) -> None:
         """A fresh engine with the catalog (and models trained on ``train``), fed ``train``."""
-        bundle = (
-            self.models.bundle(train, self.catalog, self.settings) if self.batch_models else None
-        )
-        self.engine = in_memory_engine(self.settings, bundle)
+        self.engine = in_memory_engine(self.settings, self.trained_models(train))
         if self.catalog:
             self.engine.upsert_items(self.catalog)
         self.learn(train)
+
+    def trained_models(self, train: EventBatch) -> ModelBundle | None:
+        """The batch models the engine serves, trained on ``train`` (``None``: none)."""
+        if not self.batch_models:
+            return None
+        return self.models.bundle(train, self.catalog, self.settings)
 
     def learn(self, batch: EventBatch) -> None:
         """Apply ``batch`` in micro-batches of the configured size."""

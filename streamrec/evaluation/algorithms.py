@@ -26,6 +26,8 @@ from streamrec.errors import InvalidInput
 from streamrec.evaluation.adapters import EngineAlgorithm, ModelAlgorithm
 from streamrec.evaluation.baselines import CooccurrenceAlgorithm, PopularityAlgorithm
 from streamrec.evaluation.model_cache import ModelCache
+from streamrec.evaluation.peers import RtrecSLIM
+from streamrec.evaluation.shipped import ShippedAlgorithm
 from streamrec.events import EventBatch
 from streamrec.models.bundle import MODEL_TYPES
 from streamrec.state.base import CatalogItem
@@ -110,6 +112,21 @@ def _hybrid(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
     )
 
 
+def _shipped(trained: bool) -> Factory:
+    """What ``serve`` + ``ingest`` (+ ``train``) do with the run's settings; no parameters."""
+
+    def build(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
+        if params:
+            raise TypeError("the shipped path takes no parameters (use --config)")
+        return ShippedAlgorithm(context.settings, context.catalog, trained=trained)
+
+    return build
+
+
+def _rtrec_slim(context: AlgorithmContext, params: Mapping[str, Any]) -> Algorithm:
+    return RtrecSLIM(context.settings.weights, **params)
+
+
 ALGORITHMS: dict[str, Factory] = {
     "popularity": _popularity,
     "cooccurrence": _cooccurrence,
@@ -118,6 +135,9 @@ ALGORITHMS: dict[str, Factory] = {
     "als": _model("als"),
     "streamrec": _engine,
     "streamrec-hybrid": _hybrid,
+    "shipped": _shipped(trained=True),
+    "shipped-untrained": _shipped(trained=False),
+    "rtrec-slim": _rtrec_slim,
 }
 
 

@@ -110,6 +110,25 @@ class ModelStore:
             return []
         return sorted(p.name for p in self._versions.iterdir() if p.is_dir())
 
+    def manifest(self, version: str) -> dict[str, Any]:
+        """The manifest of ``version`` alone (none of its models is loaded).
+
+        Raises
+        ------
+        NotFound
+            If there is no such version.
+        CorruptData
+            If its manifest is unreadable.
+        """
+        path = self._versions / version / "manifest.json"
+        try:
+            manifest: dict[str, Any] = orjson.loads(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise NotFound(f"model version {version!r} does not exist under {self.root}") from exc
+        except (OSError, ValueError) as exc:
+            raise CorruptData(f"the manifest of model version {version!r} is unreadable") from exc
+        return manifest
+
     def load(self, version: str | None = None) -> ModelBundle:
         """Load ``version`` (default: the latest).
 

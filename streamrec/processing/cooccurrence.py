@@ -206,7 +206,7 @@ class CooccurrenceIndex:
                 touched,
             )
             start = stop
-        self._prune(np.unique(src))
+        self._prune(src)
 
     def row(self, item: int) -> tuple[np.ndarray, np.ndarray]:
         """All neighbours of ``item`` and their weights (unordered)."""
@@ -257,7 +257,7 @@ class CooccurrenceIndex:
         self._used = live
 
     def _prune(self, items: np.ndarray) -> None:
-        over = items[self._row_len[items] > 2 * self.max_neighbors]
+        over = np.unique(items[self._row_len[items] > 2 * self.max_neighbors])
         for item in over.tolist():
             _prune_row(
                 self._keys,

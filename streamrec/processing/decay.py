@@ -6,6 +6,9 @@ a plain addition, whatever its time (late events included), and every item's sco
 at any time ``T`` is the stored value times the same factor ``2**(-(T - L) / h)``, so
 rankings need no decay pass at all. When ``(t - L) / h`` grows large the landmark is
 moved forward and the stored values rescaled (:meth:`ForwardDecay.rebase_factor`).
+
+A half-life of 0 in the settings means no decay: an infinite half-life, whose
+factors are all 1, so the counter is a plain sum.
 """
 
 from __future__ import annotations
@@ -22,14 +25,14 @@ MAX_HALF_LIVES = 200.0
 
 @dataclass(frozen=True, slots=True)
 class ForwardDecay:
-    """Decay with one half-life, measured in milliseconds of event time."""
+    """Decay with one half-life, measured in milliseconds of event time (``inf``: none)."""
 
     half_life_ms: float
 
     @classmethod
     def from_seconds(cls, half_life_s: float) -> ForwardDecay:
-        """A decay whose half-life is given in seconds."""
-        return cls(half_life_s * 1000.0)
+        """A decay whose half-life is given in seconds (0: no decay)."""
+        return cls(half_life_s * 1000.0 if half_life_s > 0 else float("inf"))
 
     def factors(self, timestamps_ms: np.ndarray, landmark_ms: int) -> np.ndarray:
         """Forward factors ``2**((t - L) / h)`` of each event time."""

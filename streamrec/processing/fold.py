@@ -118,6 +118,7 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
         settings.profile.session_gap_s,
     )
     target.cooccurrence.add(*pairs)
-    target.item_table.neighbors_version[np.unique(np.concatenate([items, pairs[0]]))] += 1
+    # a repeated index is bumped once: fancy-index ``+=`` writes each element once
+    target.item_table.neighbors_version[np.concatenate([items, pairs[0]])] += 1
     target.item_table.add(items, batch.type, positive, pair_weight, factors, ratings)
     target.clock_ms = max(target.clock_ms, int(batch.timestamp.max()))

@@ -17,7 +17,6 @@ from typing import Protocol
 from streamrec.config import ProcessorSettings
 from streamrec.events import EventBatch
 from streamrec.log.base import LogConsumer
-from streamrec.state.base import OnlineState
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +25,19 @@ log = logging.getLogger(__name__)
 STATE_GROUP = "streamrec-state"
 #: How often a consumer's step refreshes the lag per partition that metrics report.
 LAG_REFRESH_S = 1.0
+
+
+class BatchSink(Protocol):
+    """What a processor folds batches into: an online state (or a state that also
+    attributes, :class:`~streamrec.experiments.attributor.AttributedState`)."""
+
+    def apply(self, batch: EventBatch) -> None:
+        """Fold a batch in; events before :meth:`positions` are skipped."""
+        ...
+
+    def positions(self) -> dict[int, int]:
+        """Per partition, the offset after the last applied event."""
+        ...
 
 
 class BatchObserver(Protocol):
@@ -69,7 +81,7 @@ class StreamProcessor:
     def __init__(
         self,
         consumer: LogConsumer,
-        state: OnlineState,
+        state: BatchSink,
         settings: ProcessorSettings,
         on_applied: Callable[[int], None] = lambda n: None,
         observers: Sequence[BatchObserver] = (),

@@ -14,19 +14,57 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from streamrec.config import EventWeights
+from streamrec.errors import CorruptData, NotFound
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.store import ModelStore
 from streamrec.processing.weights import event_weights
 from streamrec.recommend.types import CandidateSource, SourceKind, SourceRows, StateIds
-from streamrec.state.base import UserArrays
+from streamrec.state.base import CatalogItem, UserArrays
 
 log = logging.getLogger(__name__)
+
+#: Catalog writes kept to hand to a newly loaded bundle's content model (the most
+#: recent ones; an item written before these gets its vector at the next training).
+KEPT_CATALOG_WRITES = 100_000
+
+
+class CatalogWrites:
+    """Catalog items written to a running engine, given to its content models.
+
+    A content vector needs nothing but metadata, so an item written to the catalog
+    gets content neighbours at once, without retraining. The last
+    :data:`KEPT_CATALOG_WRITES` items are kept and given again to each bundle loaded
+    later, which was trained on a catalog that may predate them.
+    """
+
+    def __init__(self) -> None:
+        self._recent: OrderedDict[str, CatalogItem] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def record(self, bundle: ModelBundle | None, items: Sequence[CatalogItem]) -> None:
+        """Keep ``items`` and add them to ``bundle``'s content model (if it has one)."""
+        with self.lock:
+            for item in items:
+                self._recent.pop(item.item_id, None)
+                self._recent[item.item_id] = item
+            while len(self._recent) > KEPT_CATALOG_WRITES:
+                self._recent.popitem(last=False)
+            if bundle is not None and bundle.content is not None:
+                bundle.content.add_items(items)
+
+    def replay(self, bundle: ModelBundle) -> None:
+        """Add every kept item to a newly loaded ``bundle``'s content model (hold
+        :attr:`lock` until the bundle is in use, so that no write falls in between)."""
+        if bundle.content is not None and self._recent:
+            bundle.content.add_items(list(self._recent.values()))
 
 
 class ModelRegistry:
@@ -36,6 +74,7 @@ class ModelRegistry:
         self.store = store
         self.poll_interval_s = poll_interval_s
         self.bundle: ModelBundle | None = None
+        self._catalog = CatalogWrites()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="model-registry", daemon=True)
 
@@ -50,9 +89,27 @@ class ModelRegistry:
         latest = self.store.latest_version()
         if latest is None or latest == self.version:
             return False
-        self.bundle = self.store.load(latest)
+        bundle = self.store.load(latest)
+        with self._catalog.lock:
+            self._catalog.replay(bundle)
+            self.bundle = bundle
         log.info("serving models version %s", latest)
         return True
+
+    def add_items(self, items: Sequence[CatalogItem]) -> None:
+        """Give newly written catalog items to the content model, now and after swaps."""
+        self._catalog.record(self.bundle, items)
+
+    def published(self) -> list[dict[str, Any]]:
+        """The manifest of every published version, newest first (versions pruned
+        while they are read are left out)."""
+        found = []
+        for version in reversed(self.store.versions()):
+            try:
+                found.append(self.store.manifest(version))
+            except (NotFound, CorruptData):
+                continue
+        return found
 
     def start(self) -> None:
         """Load what is published now, then watch for new versions."""
@@ -79,10 +136,19 @@ class FixedModels:
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle: ModelBundle | None = bundle
 
+    def add_items(self, items: Sequence[CatalogItem]) -> None:
+        """Give newly written catalog items to the bundle's content model."""
+        if self.bundle is not None and self.bundle.content is not None:
+            self.bundle.content.add_items(items)
+
     @property
     def version(self) -> str | None:
         """The bundle's version, if it was published."""
         return self.bundle.version if self.bundle is not None else None
+
+    def published(self) -> list[dict[str, Any]]:
+        """The manifest of the one bundle."""
+        return [self.bundle.manifest] if self.bundle is not None else []
 
 
 class BundleSource:
@@ -119,8 +185,8 @@ class BundleSource:
         bundle = self.registry.bundle
         model = getattr(bundle, self.name, None) if bundle is not None else None
         item = bundle.items.get(item_id) if bundle is not None else None
-        if bundle is None or model is None or item is None:
-            return SourceRows.empty()
+        if bundle is None or model is None or item is None or item >= model.n_items:
+            return SourceRows.empty()  # unknown, or learnt by the content model only
         found, scores = model.similar_items(np.array([item]), n)
         return _rows(bundle, found[0], scores[0], f"similar to {item_id}", ids)
 

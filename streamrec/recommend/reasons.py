@@ -3,7 +3,9 @@
 Only here do strings appear: item names, seed titles and reason texts are built for
 the ``k`` returned items and nothing else. Each item's reason is that of its largest
 source share (the first source on ties): the seed it came from for a seeded source
-("because you viewed X"), else the source's own reason.
+("because you viewed X"), else the source's own reason, unless a shaping stage placed
+the item for a reason of its own (``promoted``). The score is the list score (after
+any rule's boost or bury).
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ from __future__ import annotations
 import numpy as np
 
 from streamrec.recommend.candidates import Seeds
-from streamrec.recommend.stages import Scored
+from streamrec.recommend.stages import Marks, Scored
 from streamrec.recommend.types import RecommendedItem
 from streamrec.state.base import Catalog, ItemNames
 
 
 def render(
-    scored: Scored, rows: np.ndarray, seeds: Seeds, names: ItemNames, catalog: Catalog
+    scored: Scored,
+    marks: Marks,
+    rows: np.ndarray,
+    seeds: Seeds,
+    names: ItemNames,
+    catalog: Catalog,
 ) -> list[RecommendedItem]:
     """The items of candidate ``rows``, in that order."""
     if not len(rows):
@@ -31,16 +38,20 @@ def render(
         RecommendedItem(
             item_id=item,
             score=round(total, 6),
-            reasons=[texts[seed] if seed >= 0 else candidates.reasons[column]],
+            reasons=[
+                marks.reasons.get(row) or (texts[seed] if seed >= 0 else candidates.reasons[column])
+            ],
             sources={
                 part_names[j]: round(share, 6)
                 for j, (share, used) in enumerate(zip(parts, present, strict=True))
                 if used
             },
+            propensity=marks.propensities.get(row),
         )
-        for item, total, parts, present, column, seed in zip(
+        for row, item, total, parts, present, column, seed in zip(
+            rows.tolist(),
             names.item_names(candidates.ids[rows]),
-            scored.total[rows].tolist(),
+            marks.scores[rows].tolist(),
             scored.parts[rows].tolist(),
             scored.present[rows].tolist(),
             columns.tolist(),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,16 @@ class Request:
         Only items whose catalog entry lists this category.
     context_item
         An item the user is looking at now; it seeds neighbours first.
+    rules
+        Business rules of this request (texts of
+        :mod:`streamrec.recommend.rules_lang`), applied after those of the settings.
+    shaping
+        An overlay of the recommender's ``shaping`` settings for this request (the
+        same keys, deep-merged over them: ``{"diversity": {"category_cap": 2}}``).
+    page_token
+        The token of the previous page (``None``: the first page).
+    now_ms
+        The time rules read as ``now`` (``None``: the wall clock).
     """
 
     user_id: str | None
@@ -34,3 +46,7 @@ class Request:
     exclude_seen: bool = True
     category: str | None = None
     context_item: str | None = None
+    rules: tuple[str, ...] = ()
+    shaping: Mapping[str, Any] | None = None
+    page_token: str | None = None
+    now_ms: int | None = None

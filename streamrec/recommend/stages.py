@@ -17,7 +17,7 @@ the best, then item id), so every state gives the same lists for the same events
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -26,6 +26,7 @@ from streamrec.processing.order import best_first
 from streamrec.recommend.candidates import CandidateSet
 from streamrec.recommend.kernels import blend
 from streamrec.recommend.request import Request
+from streamrec.recommend.rules import ItemFacts
 from streamrec.state.base import DenseReads, UserArrays
 
 
@@ -127,16 +128,43 @@ class Banned:
         return Banned(ids, len(ids) + int((known < 0).sum()))
 
 
+@dataclass(slots=True)
+class Marks:
+    """What post-processing changes besides the rows, shared by every stage of one
+    request.
+
+    Attributes
+    ----------
+    scores
+        ``(n,)`` the list score of each candidate row (the blended score, times any
+        rule's boost or bury factor); the final list reports it.
+    facts
+        Catalog entries and statistics of candidates, fetched once.
+    reasons
+        Rows placed by a stage for a reason of its own (``promoted``, …), which
+        replaces the source's reason.
+    propensities
+        Rows drawn at random, with the probability they had of being drawn.
+    """
+
+    scores: np.ndarray
+    facts: ItemFacts
+    reasons: dict[int, str] = field(default_factory=dict)
+    propensities: dict[int, float] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class Shortlist:
     """What a post-processing stage sees: the request, the scored candidates, what
-    is banned, the state to read, and the candidate rows still in the list."""
+    is banned, the state to read, the candidate rows still in the list and the
+    request's :class:`Marks`."""
 
     request: Request
     scored: Scored
     banned: Banned
     state: DenseReads
     rows: np.ndarray
+    marks: Marks
 
     def ids(self) -> np.ndarray:
         """The state item ids of :attr:`rows`."""
@@ -190,7 +218,7 @@ class RankCut:
         k = shortlist.request.k
         ids = shortlist.ids()
         first = best_first(
-            shortlist.scored.total[shortlist.rows],
+            shortlist.marks.scores[shortlist.rows],
             max(4 * k, k + shortlist.banned.count),
             lambda rows: shortlist.state.item_names(ids[rows]),
         )

@@ -27,11 +27,13 @@ class RecommendedItem:
     score: float
     reasons: list[str]
     sources: dict[str, float] = field(default_factory=dict)
+    propensity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """A ranked list for one request."""
+    """A ranked list for one request (``experiment`` and ``variant`` say who served it;
+    ``teams`` the variant behind each item of an interleaved list)."""
 
     user_id: str | None
     items: list[RecommendedItem]
@@ -39,6 +41,10 @@ class Recommendation:
     variant: str = "default"
     model_version: str | None = None
     fallback: bool = False
+    experiment: str | None = None
+    teams: tuple[str, ...] | None = None
+    next_page_token: str | None = None
+    degraded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,24 @@ from streamrec.serving.errors import install_error_handlers
 from streamrec.serving.guard import Guard
 from streamrec.serving.metrics import ApiMetrics, RequestTimer
 from streamrec.serving.openapi import describe
-from streamrec.serving.routes import catalog, events, operations, recommendations, users
+from streamrec.serving.routes import (
+    catalog,
+    events,
+    experiments,
+    operations,
+    recommendations,
+    users,
+)
+from streamrec.ui.pages import install_ui
 
-ROUTERS = (events.router, recommendations.router, catalog.router, users.router, operations.router)
+ROUTERS = (
+    events.router,
+    recommendations.router,
+    catalog.router,
+    users.router,
+    operations.router,
+    experiments.router,
+)
 
 
 def create_app(
@@ -55,6 +70,7 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_ui(app)
     describe(app, events.REFERENCED_SCHEMAS, settings.auth.protect_metrics, settings.auth.enabled)
     app.add_middleware(Guard, auth=settings.auth, limits=settings.limits)
     if settings.serving.cors_origins:

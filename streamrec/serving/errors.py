@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from streamrec.errors import BackendUnavailable, InvalidInput, NotFound, StreamrecError
+from streamrec.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, StreamrecError
 from streamrec.serving.metrics import mark_error
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: InvalidInput) -> JSONResponse:
         details = [dataclasses.asdict(p) for p in exc.problems]
         return _answer(request, 422, "invalid_input", exc.message, details)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
+        details = [dataclasses.asdict(p) for p in exc.problems]
+        return _answer(request, 409, "conflict", exc.message, details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -74,6 +74,9 @@ class RecommendedItemOut(BaseModel):
     score: float
     reasons: list[str]
     sources: dict[str, float]
+    propensity: float | None = Field(
+        default=None, description="The probability of an exploration slot's draw."
+    )
 
 
 class RecommendationOut(BaseModel):
@@ -81,10 +84,32 @@ class RecommendationOut(BaseModel):
 
     user_id: str | None = None
     items: list[RecommendedItemOut]
+    experiment: str | None = None
     variant: str
     model_version: str | None
     recommendation_id: str
     fallback: bool
+    next_page_token: str | None = None
+    degraded: list[str] = Field(default_factory=list)
+
+
+class ExplanationOut(BaseModel):
+    """``GET /v1/users/{user_id}/recommendations/explain``: what happened to one item.
+
+    ``stage`` is ``served``, ``never_candidate``, ``filtered``, ``demoted`` or
+    ``below_cut``; ``by`` names the stage or filter (``seen``, ``disliked``,
+    ``unavailable``, ``rule <text>``, ``diversity``, …); ``sources`` are the sources
+    that proposed the item or, for a never-candidate, would have (with its rank).
+    """
+
+    item_id: str
+    stage: str
+    by: str | None
+    rank: int | None
+    score: float | None
+    kth_score: float | None
+    k: int
+    sources: dict[str, int | None]
 
 
 class Accepted(BaseModel):

@@ -231,6 +231,14 @@ class DenseReads(ItemNames, Protocol):
         categories; ``False`` for items the catalog does not know)."""
         ...
 
+    def catalog_rows(self, ids: np.ndarray) -> list[CatalogItem | None]:
+        """:meth:`Catalog.get` over dense ids (``None`` where unknown)."""
+        ...
+
+    def stats_rows(self, ids: np.ndarray) -> list[ItemStats | None]:
+        """:meth:`OnlineState.item_stats` over dense ids (``None`` where never seen)."""
+        ...
+
 
 @runtime_checkable
 class ServingState(OnlineState, Catalog, DenseReads, Protocol):
@@ -239,4 +247,29 @@ class ServingState(OnlineState, Catalog, DenseReads, Protocol):
 
     def close(self) -> None:
         """Release connections (nothing to release for an in-process state)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StateSizes:
+    """How much a state holds: users with a live profile, items it has ids for
+    (from events or the catalog), and items with catalog metadata."""
+
+    users: int
+    items: int
+    catalog: int
+
+
+@runtime_checkable
+class Inventory(Protocol):
+    """A state that can count what it holds and list its catalog (the embedded one;
+    a shared store would need a scan for either)."""
+
+    def sizes(self) -> StateSizes:
+        """The counts now."""
+        ...
+
+    def catalog_page(self, offset: int, limit: int) -> list[CatalogItem]:
+        """Up to ``limit`` catalog entries from ``offset``, in the order they were
+        first stored."""
         ...

@@ -21,6 +21,10 @@ from pydantic import BaseModel
 from streamrec.client import (
     Accepted,
     Event,
+    ExperimentInfo,
+    ExperimentList,
+    ExperimentReport,
+    Explanation,
     Health,
     ItemDetail,
     ItemIn,
@@ -48,6 +52,11 @@ ROUTES: list[tuple[str, str, int, type[BaseModel], str]] = [
     ("get", "/v1/users/{user_id}/profile", 200, Profile, "profile"),
     ("get", "/healthz", 200, Health, "health"),
     ("get", "/readyz", 200, Readiness, "ready"),
+    ("get", "/v1/users/{user_id}/recommendations/explain", 200, Explanation, "explain"),
+    ("put", "/v1/experiments/{experiment_id}", 200, ExperimentInfo, "put_experiment"),
+    ("get", "/v1/experiments", 200, ExperimentList, "experiments"),
+    ("get", "/v1/experiments/{experiment_id}", 200, ExperimentInfo, "get_experiment"),
+    ("get", "/v1/experiments/{experiment_id}/report", 200, ExperimentReport, "experiment_report"),
 ]
 NOT_FOR_THE_CLIENT = {("get", "/metrics")}  # Prometheus scrapes it, in its text format
 
@@ -164,6 +173,8 @@ def test_live_answers_hold_exactly_the_client_fields(streamrec_url: str) -> None
             wait=True,
         )
     event = {"user_id": "c-w", "item_id": "c-a", "type": "view"}
+    variant = {"name": "c-only", "traffic": 0.0, "settings": {}}
+    experiment = {"variants": [variant], "status": "stopped"}
     requests: list[tuple[str, str, dict[str, Any] | None, type[BaseModel]]] = [
         ("POST", "/v1/events?wait=true", {"events": [event]}, Accepted),
         ("GET", "/v1/users/c-v/recommendations?k=3", None, RecommendationList),
@@ -176,6 +187,11 @@ def test_live_answers_hold_exactly_the_client_fields(streamrec_url: str) -> None
         ("GET", "/v1/users/c-u/profile", None, Profile),
         ("GET", "/healthz", None, Health),
         ("GET", "/readyz", None, Readiness),
+        ("GET", "/v1/users/c-u/recommendations/explain?item_id=c-a", None, Explanation),
+        ("PUT", "/v1/experiments/c-x", experiment, ExperimentInfo),
+        ("GET", "/v1/experiments", None, ExperimentList),
+        ("GET", "/v1/experiments/c-x", None, ExperimentInfo),
+        ("GET", "/v1/experiments/c-x/report", None, ExperimentReport),
     ]
     with httpx.Client(base_url=streamrec_url) as http:
         for method, path, body, model in requests:

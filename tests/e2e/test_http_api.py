@@ -72,6 +72,12 @@ def test_cold_user_gets_popular_items(client: TestClient) -> None:
     body = client.get("/v1/users/nobody/recommendations").json()
     assert [i["item_id"] for i in body["items"]] == ["mug"]
     assert body["items"][0]["reasons"] == ["popular"]
+    assert list(body["items"][0]["sources"]) == ["popularity"]
+    # the popular list names its source as the recommendations do
+    popular = client.get("/v1/items/popular").json()["items"]
+    assert [i["item_id"] for i in popular] == ["mug"] and list(popular[0]["sources"]) == [
+        "popularity"
+    ]
 
 
 def test_bad_batch_is_rejected_whole_with_every_problem(client: TestClient) -> None:

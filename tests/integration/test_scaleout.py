@@ -293,6 +293,10 @@ def test_cluster_up_serves_events_and_recommendations(
         assert {i["item_id"] for i in popular["items"]} == {"i3", "i4"}  # 4 views each
         similar = httpx.get(f"{first}/v1/items/i1/similar?k=10", timeout=10).json()
         assert {i["item_id"] for i in similar["items"]} == {"i0", "i2", "i3", "i4"}
+        overview = httpx.get(f"{second}/ui/", timeout=10).text  # the dashboard of a replica
+        assert 'id="events-total">20<' in overview
+        assert 'id="users">—<' in overview  # Redis does not count its users without a scan
+        assert 'data-item-id="i3"' in httpx.get(f"{second}/ui/shop", timeout=10).text
     assert all(p.returncode is not None for p in [*topology.apis, *topology.workers])
 
 

@@ -20,6 +20,8 @@ def test_example_file_parses_and_sets_values() -> None:
     assert settings.archive.backoff_max_s == 30.0
     assert settings.drift.block_events == 10_000 and settings.drift.window_blocks == 10
     assert settings.metrics.port is None and settings.metrics.host == "127.0.0.1"
+    assert settings.experiments.attribution_window_s == 1800
+    assert settings.experiments.served_max_lists == 1_000_000
 
 
 def test_env_beats_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,3 +44,8 @@ def test_bad_values_raise_config_error(tmp_path: Path) -> None:
 def test_archive_backoff_cap_is_not_below_its_base() -> None:
     with pytest.raises(ConfigError, match="backoff_max_s"):
         load_settings(archive={"backoff_base_s": 5.0, "backoff_max_s": 1.0})
+
+
+def test_a_malformed_rule_in_the_settings_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="rule 0: .*position 15"):
+        load_settings(recommend={"shaping": {"rules": ["filter: price <"]}})

@@ -1,4 +1,5 @@
-"""Incremental state equals a from-scratch recount of the same events (decay included)."""
+"""Incremental state equals a from-scratch recount of the same events (decay included,
+and without decay at the defaults)."""
 
 from __future__ import annotations
 
@@ -49,8 +50,9 @@ def recount(events: list[Event], config: Settings, at_ms: int) -> tuple[dict, di
     """Co-occurrence and popularity computed the obvious way, one event at a time."""
     batch = EventBatch.from_events(events)
     weights = event_weights(batch.type, batch.value, config.weights)
-    pair_half = config.decay.cooccurrence_half_life_s * 1000
-    pop_half = config.decay.popularity_half_life_s * 1000
+    # a half-life of 0 (the default) is no decay
+    pair_half = config.decay.cooccurrence_half_life_s * 1000 or float("inf")
+    pop_half = config.decay.popularity_half_life_s * 1000 or float("inf")
     rings: dict[str, list[tuple[str, str]]] = defaultdict(list)
     pairs: dict[tuple[str, str], float] = defaultdict(float)
     popularity: dict[str, float] = defaultdict(float)

@@ -9,13 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from streamrec.bounds import TimeWindow
 from streamrec.config import Settings
-from streamrec.events import Event, EventBatch, decode_events
+from streamrec.event_decoding import decode_batch
+from streamrec.events import Event
 from streamrec.serving.dependencies import EngineDep, MetricsDep, SettingsDep
 from streamrec.serving.schemas import Accepted
 
 router = APIRouter(tags=["events"])
 
-#: The body is read raw (validated whole-batch by :func:`decode_events`), so its
+#: The body is read raw (validated whole-batch by :func:`decode_batch`), so its
 #: schema is declared here: one event, or ``{"events": [...]}``.
 EVENTS_BODY: dict[str, Any] = {
     "required": True,
@@ -69,10 +70,9 @@ async def post_events(
     listed, and nothing of it is stored.
     """
     with metrics.events.decoding():
-        events = decode_events(
+        batch = decode_batch(
             await request.body(), settings.serving.max_events_per_request, event_window(settings)
         )
-    batch = EventBatch.from_events(events)
     with metrics.events.appending(batch):
         await run_in_threadpool(engine.ingest, batch, wait)
-    return Accepted(accepted=len(events), applied=wait)
+    return Accepted(accepted=len(batch), applied=wait)

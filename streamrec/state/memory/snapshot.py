@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,13 +113,21 @@ class SnapshotSchedule:
 
     Installed by the embedded wiring as the processor's after-batch hook; each
     snapshot also forgets users past the profile TTL (so the snapshot is as small
-    as the active set).
+    as the active set). ``companions`` are saved right after the state (stores
+    folded by the same processor, such as attribution counters).
     """
 
-    def __init__(self, state: MemoryState, path: Path, settings: StateSettings) -> None:
+    def __init__(
+        self,
+        state: MemoryState,
+        path: Path,
+        settings: StateSettings,
+        companions: Sequence[Callable[[], None]] = (),
+    ) -> None:
         self.state = state
         self.path = path
         self.settings = settings
+        self.companions = tuple(companions)
         self._since = 0
         self._last = time.monotonic()
 
@@ -133,5 +142,7 @@ class SnapshotSchedule:
     def save(self) -> None:
         """Write the snapshot now."""
         save_snapshot(self.state, self.path)
+        for save in self.companions:
+            save()
         self._since = 0
         self._last = time.monotonic()

@@ -12,6 +12,7 @@ the row is a prefix of it.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Sequence
 
@@ -31,6 +32,7 @@ from streamrec.state.base import (
     ItemStats,
     Ranking,
     ScoredItems,
+    StateSizes,
     UserArrays,
     UserProfile,
 )
@@ -146,6 +148,16 @@ class MemoryState:
         with self.lock:
             return [self.catalog.get(i) for i in item_ids]
 
+    def catalog_page(self, offset: int, limit: int) -> list[CatalogItem]:
+        """Up to ``limit`` catalog entries from ``offset``, oldest first."""
+        with self.lock:
+            return list(itertools.islice(self.catalog.values(), offset, offset + limit))
+
+    def sizes(self) -> StateSizes:
+        """Users with a live profile, items with an id, items with metadata."""
+        with self.lock:
+            return StateSizes(len(self.users), len(self.items), len(self.catalog))
+
     def available(self, item_ids: Sequence[str]) -> np.ndarray:
         """May each item be recommended? Items the catalog does not know may."""
         with self.lock:
@@ -167,6 +179,16 @@ class MemoryState:
         """Whether each item's catalog entry lists ``category``."""
         with self.lock:
             return self.item_categories.contains(ids, category)
+
+    def catalog_rows(self, ids: np.ndarray) -> list[CatalogItem | None]:
+        """:meth:`get` over dense ids."""
+        with self.lock:
+            return [self.catalog.get(name) for name in self.items.names(ids)]
+
+    def stats_rows(self, ids: np.ndarray) -> list[ItemStats | None]:
+        """:meth:`item_stats` over dense ids."""
+        with self.lock:
+            return self.item_stats(self.items.names(ids))
 
     # -- names ----------------------------------------------------------------
 

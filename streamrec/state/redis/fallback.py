@@ -212,6 +212,14 @@ class FallbackState:
             lambda: np.zeros(len(ids), dtype=np.bool_),
         )
 
+    def catalog_rows(self, ids: np.ndarray) -> list[CatalogItem | None]:
+        """Catalog entries over global ids, or unknown while Redis is down."""
+        return self._read(lambda: self.state.catalog_rows(ids), lambda: [None] * len(ids))
+
+    def stats_rows(self, ids: np.ndarray) -> list[ItemStats | None]:
+        """Item statistics over global ids, or unknown while Redis is down."""
+        return self._read(lambda: self.state.stats_rows(ids), lambda: [None] * len(ids))
+
     def item_ids(self, names: Sequence[str]) -> np.ndarray:
         """Global ids of ``names``, or unknown while Redis is down."""
         return self._read(

@@ -281,6 +281,15 @@ class RedisState:
         with redis_errors("catalog read"):
             return self._catalog.in_category(ids, category)
 
+    def catalog_rows(self, ids: np.ndarray) -> list[CatalogItem | None]:
+        """:meth:`get` over global ids."""
+        with redis_errors("catalog read"):
+            return self._catalog.entries(np.asarray(ids, np.int64))
+
+    def stats_rows(self, ids: np.ndarray) -> list[ItemStats | None]:
+        """:meth:`item_stats` over global ids."""
+        return self.item_stats(self.item_names(ids))
+
     # -- names -----------------------------------------------------------------
 
     def item_ids(self, names: Sequence[str]) -> np.ndarray:
