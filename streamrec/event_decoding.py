@@ -94,6 +94,12 @@ def _contexts(events: list[StrictEvent]) -> list[dict[str, Any] | None] | None:
     return contexts
 
 
+def _holds_nul(batch: EventBatch) -> bool:
+    """Whether an id of ``batch`` holds a NUL (:data:`~streamrec.events.ID_PATTERN`)."""
+    ids = (batch.user_id, batch.item_id, batch.session_id, batch.recommendation_id)
+    return any("\x00" in i for column in ids for i in column if i is not None)
+
+
 def _columns(events: list[StrictEvent], stamp: int, window: TimeWindow | None) -> EventBatch | None:
     """The batch of strictly decoded events, or ``None`` if a column check fails."""
     contexts = _contexts(events)
@@ -116,6 +122,8 @@ def _columns(events: list[StrictEvent], stamp: int, window: TimeWindow | None) -
         offset=np.full(n, -1, dtype=np.int64),
         partition=np.zeros(n, dtype=np.int32),
     )
+    if _holds_nul(batch):
+        return None
     if window is not None:
         given = np.fromiter((e.timestamp is not None for e in events), dtype=np.bool_, count=n)
         earliest, latest = window.bounds(now_ms())

@@ -120,9 +120,7 @@ class Event(BaseModel):
     user_id: str = Identifier
     item_id: str = Identifier
     type: EventType
-    value: float | None = Field(
-        default=None, ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False, strict=True
-    )
+    value: float | None = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False)
     timestamp: Time | None = Field(
         default=None, description="Epoch milliseconds or RFC 3339; defaults to arrival time."
     )
@@ -133,6 +131,13 @@ class Event(BaseModel):
     recommendation_id: str | None = Field(
         default=None, min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN
     )
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("value must be a number, not true or false")
+        return value
 
     @field_validator("timestamp", mode="before")
     @classmethod

@@ -8,7 +8,9 @@ marks the code on the request, for the error counter of
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,7 +42,18 @@ def _answer(
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route takes at the request's path (a 405's ``Allow``)."""
+    """The methods of the request's path (a 405's ``Allow``): those the OpenAPI
+    description gives its most specific matching template (``/v1/items/popular`` is
+    not an item), or for undescribed paths those some route takes."""
+    path = request.scope["path"]
+    described = [
+        (template, operations)
+        for template, operations in request.app.openapi()["paths"].items()
+        if _template_pattern(template).fullmatch(path)
+    ]
+    if described:
+        _, operations = min(described, key=lambda found: found[0].count("{"))
+        return sorted(method.upper() for method in operations)
     return [
         method
         for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
@@ -49,6 +62,12 @@ def allowed_methods(request: Request) -> list[str]:
             for route in request.app.routes
         )
     ]
+
+
+@functools.lru_cache(maxsize=256)
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^/}]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamrec.access import AuthSettings, LimitSettings
-from streamrec.serving.auth import KeyRing, presented_key, required_scope
+from streamrec.serving.auth import Caller, KeyRing, presented_key, required_scope
 from streamrec.serving.errors import error_response
 from streamrec.serving.limits import (
     WITH_BODY,
@@ -79,7 +79,7 @@ class Guard:
         needed = required_scope(method, path, self.protect_metrics)
         if needed is None:
             return None
-        caller_name, rate = None, self.default_rate
+        caller = None
         if self.keys is not None:
             key = presented_key(headers)
             if key is None:
@@ -88,33 +88,30 @@ class Guard:
             if caller is None:
                 return _refuse(scope, 401, "unauthorized", "the API key is not known")
             if needed not in caller.scopes:
-                return _refuse(
-                    scope, 403, "forbidden", f"the API key lacks the {needed.value!r} scope"
-                )
-            caller_name, rate = f"key:{caller.name}", caller.rate_per_s or self.default_rate
-        if self.rates is not None and rate is not None:
-            if caller_name is None:
-                client = scope.get("client")
-                caller_name = f"client:{client[0] if client else '?'}"
-            wait = self.rates.take(caller_name, rate)
-            if wait > 0:
-                refused = _refuse(scope, 429, "rate_limited", "too many requests; slow down")
-                refused.headers["retry-after"] = retry_after(wait)
-                return refused
-        if path.startswith(JSON_ONLY_PREFIX) and b"&" in scope["query_string"]:
-            repeated = repeated_parameters(scope["query_string"])
-            if repeated:
-                return _refuse(
-                    scope,
-                    422,
-                    "invalid_input",
-                    "a query parameter is given more than once",
-                    [
-                        {"field": f"query.{name}", "message": "given more than once"}
-                        for name in repeated
-                    ],
-                )
-        return self._body_refusal(scope, method, path, headers)
+                message = f"the API key lacks the {needed.value!r} scope"
+                return _refuse(scope, 403, "forbidden", message)
+        return (
+            self._rate_refusal(scope, caller)
+            or _query_refusal(scope, path)
+            or self._body_refusal(scope, method, path, headers)
+        )
+
+    def _rate_refusal(self, scope: Scope, caller: Caller | None) -> Response | None:
+        """429 when the caller's bucket (the key's, or the client address's) is empty."""
+        rate = self.default_rate if caller is None else caller.rate_per_s or self.default_rate
+        if self.rates is None or rate is None:
+            return None
+        if caller is not None:
+            bucket = f"key:{caller.name}"
+        else:
+            client = scope.get("client")
+            bucket = f"client:{client[0] if client else '?'}"
+        wait = self.rates.take(bucket, rate)
+        if wait <= 0:
+            return None
+        refused = _refuse(scope, 429, "rate_limited", "too many requests; slow down")
+        refused.headers["retry-after"] = retry_after(wait)
+        return refused
 
     def _body_refusal(
         self, scope: Scope, method: str, path: str, headers: Mapping[str, str]
@@ -127,6 +124,19 @@ class Guard:
             message = "the body must be JSON (content-type: application/json)"
             return _refuse(scope, 415, "unsupported_media_type", message)
         return None
+
+
+def _query_refusal(scope: Scope, path: str) -> Response | None:
+    """422 for a query parameter given twice under ``/v1`` (each takes one value)."""
+    if not path.startswith(JSON_ONLY_PREFIX) or b"&" not in scope["query_string"]:
+        return None
+    repeated = repeated_parameters(scope["query_string"])
+    if not repeated:
+        return None
+    details = [{"field": f"query.{name}", "message": "given more than once"} for name in repeated]
+    return _refuse(
+        scope, 422, "invalid_input", "a query parameter is given more than once", details
+    )
 
 
 def _refuse(

@@ -1,11 +1,13 @@
 """The OpenAPI description: what every operation may answer, derived in one place.
 
-Routes declare their success responses (and route-specific errors such as 404); the
-errors every route shares follow from where the route lives, like its scope
-(:mod:`streamrec.serving.auth`): an operation that needs a key may answer 401, 403
-and 429 (documented with the security schemes when keys are configured), one with a
-body 413 and 415, one with parameters or a body 422 — each in the error shape
-:class:`~streamrec.serving.schemas.ErrorOut`, which replaces FastAPI's default 422.
+Routes declare their success responses; the errors every route shares follow from
+where the route lives, like its scope (:mod:`streamrec.serving.auth`): an operation
+that needs a key may answer 401, 403 and 429 (documented with the security schemes
+when keys are configured), one with a body 413 and 415, one with parameters or a
+body 422, one with a path id 404 — each in the error shape
+:class:`~streamrec.serving.schemas.ErrorOut`, which replaces FastAPI's default 422 —
+and one with parameters a plain-text 400 from the HTTP server for a request line it
+cannot parse.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from streamrec.serving.schemas import ErrorOut
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 _WHY = {
+    "400": "The HTTP server could not read the request (a malformed request line)",
+    "404": "The id in the path is not known",
     "401": "No API key, or one that is not known",
     "403": "The API key lacks the scope",
     "413": "The body is larger than limits.max_body_bytes",
@@ -72,8 +76,11 @@ def _declare_errors(
             operation["security"] = [{"bearer": []}, {"apiKey": []}]
     if "requestBody" in operation:
         codes += ["413", "415"]
-    if "requestBody" in operation or operation.get("parameters"):
+    parameters = operation.get("parameters", [])
+    if "requestBody" in operation or parameters:
         codes.append("422")
+    if any(p.get("in") == "path" for p in parameters):
+        codes.append("404")
     for code in codes:
         answer: dict[str, Any] = {
             "description": _WHY[code],
@@ -82,3 +89,5 @@ def _declare_errors(
         if code == "429":
             answer["headers"] = _RETRY_AFTER
         responses[code] = answer
+    if parameters:  # uvicorn answers a request line it cannot parse itself, in plain text
+        responses["400"] = {"description": _WHY["400"], "content": {"text/plain": {}}}

@@ -170,3 +170,9 @@ def test_ids_with_nul_are_rejected(client: TestClient) -> None:
     response = client.post("/v1/events", json=_event(user_id="a\u0000"))
     assert response.status_code == 422, response.text
     assert client.get("/v1/users/a%00/recommendations").status_code == 422
+
+
+def test_allow_names_the_methods_of_the_most_specific_route(client: TestClient) -> None:
+    response = client.request("PATCH", "/v1/items/popular")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"

@@ -33,7 +33,7 @@ key = "{KEY}"
 scopes = ["read", "write", "admin"]
 """
 #: Examples per operation and mode.
-EXAMPLES = 150
+EXAMPLES = 100
 #: The fewest cases the run must have sent in all.
 MIN_CASES = 2_000
 SENT: dict[str, int] = {}
