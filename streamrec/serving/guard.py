@@ -8,11 +8,11 @@ admitted one reaches it with its body's size still counted while it streams.
 from __future__ import annotations
 
 from starlette.datastructures import Headers
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamrec.access import AuthSettings, LimitSettings
-from streamrec.serving.auth import KeyRing, presented_key, required_scope
+from streamrec.serving.auth import READS, KeyRing, is_ui, request_key, required_scope
 from streamrec.serving.errors import error_response
 from streamrec.serving.limits import (
     WITH_BODY,
@@ -24,6 +24,7 @@ from streamrec.serving.limits import (
     retry_after,
 )
 from streamrec.serving.metrics import mark_error
+from streamrec.ui.signin import is_fragment, sign_in_url
 
 #: Where JSON bodies are the only kind accepted.
 JSON_ONLY_PREFIX = "/v1/"
@@ -65,10 +66,13 @@ class Guard:
             return None
         caller_name, rate = None, self.default_rate
         if self.keys is not None:
-            key = presented_key(headers)
+            key = request_key(method, path, headers)
+            caller = self.keys.identify(key) if key is not None else None
+            if caller is None and method in READS and is_ui(path) and not is_fragment(path):
+                mark_error(scope, "unauthorized")
+                return RedirectResponse(sign_in_url(scope), status_code=303)
             if key is None:
                 return _refuse(scope, 401, "unauthorized", "an API key is required")
-            caller = self.keys.identify(key)
             if caller is None:
                 return _refuse(scope, 401, "unauthorized", "the API key is not known")
             if needed not in caller.scopes:

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from streamrec.engine import Engine
 from streamrec.serving.dependencies import EngineDep, MetricsDep
 from streamrec.serving.metrics import ApiMetrics
-from streamrec.ui import experiments, views
+from streamrec.ui import experiments, login, views
 from streamrec.ui.live import LiveWindow, Sample
 from streamrec.ui.render import HERE, IdField, IdText, page
 
@@ -32,6 +32,7 @@ def install_ui(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(router)
     app.include_router(experiments.router)
+    app.include_router(login.router)
 
 
 @router.get("/", response_class=HTMLResponse)
