@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from starlette.requests import cookie_parser
+
 from streamrec.access import AuthSettings, Scope
 
 #: Methods that only read.
@@ -46,6 +48,9 @@ def _rule(methods: Iterable[str], pattern: str, scope: Scope | None) -> Rule:
 #: ``auth.protect_metrics``).
 ACCESS: tuple[Rule, ...] = (
     _rule(READS, r"/healthz|/readyz|/openapi\.json|/docs|/docs/oauth2-redirect|/redoc", None),
+    _rule(READS, r"/ui/static/.+", None),
+    _rule({"GET", "HEAD", "POST"}, r"/ui/login|/ui/logout", None),
+    _rule(READS, r"/ui/experiments(/.*)?", Scope.ADMIN),
     _rule(ANY, r"/v1/(experiments|models|rules|editorial)(/.*)?", Scope.ADMIN),
     _rule({"DELETE"}, r".*", Scope.ADMIN),
     _rule({"POST"}, r"/v1/events", Scope.WRITE),
@@ -56,6 +61,10 @@ ACCESS: tuple[Rule, ...] = (
 METRICS_PATH = "/metrics"
 #: :data:`ACCESS` by method, in order (what a request's lookup walks).
 _BY_METHOD = {m: tuple(r for r in ACCESS if m in r.methods) for m in ANY}
+#: The cookie the dashboard's sign-in form sets (``streamrec.ui.login``); it counts as
+#: a key only for reads under :data:`UI_PATH`.
+UI_KEY_COOKIE = "streamrec_key"
+UI_PATH = "/ui"
 
 
 def required_scope(method: str, path: str, protect_metrics: bool) -> Scope | None:
@@ -89,6 +98,21 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
             return credentials.strip()
     key = headers.get("x-api-key")
     return key if key else None
+
+
+def is_ui(path: str) -> bool:
+    """Whether ``path`` is the dashboard's."""
+    return path == UI_PATH or path.startswith(f"{UI_PATH}/")
+
+
+def request_key(method: str, path: str, headers: Mapping[str, str]) -> str | None:
+    """The key a request carries: :func:`presented_key`, else, for a read of a
+    dashboard page (which a browser's address bar cannot send headers with), the
+    sign-in cookie."""
+    key = presented_key(headers)
+    if key is None and method in READS and is_ui(path):
+        key = cookie_parser(headers.get("cookie", "")).get(UI_KEY_COOKIE) or None
+    return key
 
 
 class KeyRing:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamrec.access import AuthSettings, LimitSettings
-from streamrec.serving.auth import Caller, KeyRing, presented_key, required_scope
+from streamrec.serving.auth import READS, Caller, KeyRing, is_ui, request_key, required_scope
 from streamrec.serving.errors import error_response
 from streamrec.serving.limits import (
     WITH_BODY,
@@ -26,12 +26,20 @@ from streamrec.serving.limits import (
     retry_after,
 )
 from streamrec.serving.metrics import mark_error
+from streamrec.ui.signin import is_fragment, sign_in_url
 
 #: Where JSON bodies are the only kind accepted.
 JSON_ONLY_PREFIX = "/v1/"
 #: The request headers the guard reads.
 READ_HEADERS = frozenset(
-    {b"authorization", b"x-api-key", b"content-length", b"content-type", b"transfer-encoding"}
+    {
+        b"authorization",
+        b"x-api-key",
+        b"cookie",
+        b"content-length",
+        b"content-type",
+        b"transfer-encoding",
+    }
 )
 
 
@@ -81,10 +89,13 @@ class Guard:
             return None
         caller = None
         if self.keys is not None:
-            key = presented_key(headers)
+            key = request_key(method, path, headers)
+            caller = self.keys.identify(key) if key is not None else None
+            if caller is None and method in READS and is_ui(path) and not is_fragment(path):
+                mark_error(scope, "unauthorized")
+                return RedirectResponse(sign_in_url(scope), status_code=303)
             if key is None:
                 return _refuse(scope, 401, "unauthorized", "an API key is required")
-            caller = self.keys.identify(key)
             if caller is None:
                 return _refuse(scope, 401, "unauthorized", "the API key is not known")
             if needed not in caller.scopes:

@@ -7,60 +7,23 @@ JSON the fragment carries. The storefront talks to the JSON API from the browser
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import orjson
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 
 from streamrec.engine import Engine
-from streamrec.events import MAX_ID_LENGTH
 from streamrec.serving.dependencies import EngineDep, MetricsDep
 from streamrec.serving.metrics import ApiMetrics
-from streamrec.ui import views
+from streamrec.ui import experiments, login, views
 from streamrec.ui.live import LiveWindow, Sample
+from streamrec.ui.render import HERE, IdField, IdText, page
 
-HERE = Path(__file__).parent
 #: Products in the storefront's grid.
 SHOP_PRODUCTS = 24
 
-templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/ui", include_in_schema=False)
-
-#: An optional id typed into an inspector's form.
-IdField = Annotated[str | None, Query(max_length=MAX_ID_LENGTH)]
-
-
-def _number(value: float | None, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value:,.{digits}f}"
-
-
-def _seconds(value: float | None) -> str:
-    """A duration with a unit that suits it (``—`` when unknown)."""
-    if value is None:
-        return "—"
-    for limit, unit, scale in ((1e-3, "µs", 1e6), (1.0, "ms", 1e3), (120, "s", 1.0)):
-        if value < limit:
-            return f"{value * scale:.3g} {unit}"
-    if value < 7200:
-        return f"{value / 60:.1f} min"
-    return f"{value / 3600:.1f} h"
-
-
-def _json(value: Any) -> Markup:
-    """JSON safe to put inside a ``<script>`` element."""
-    text = orjson.dumps(value).decode().replace("<", "\\u003c")
-    return Markup(text)  # "<" is escaped: the text cannot close the element
-
-
-templates.env.filters.update(number=_number, seconds=_seconds, json=_json)
 
 
 def install_ui(app: FastAPI) -> None:
@@ -68,22 +31,20 @@ def install_ui(app: FastAPI) -> None:
     app.state.ui_live = LiveWindow()
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(router)
-
-
-def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context)
+    app.include_router(experiments.router)
+    app.include_router(login.router)
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview_page(request: Request, engine: EngineDep, metrics: MetricsDep) -> HTMLResponse:
+def overviewpage(request: Request, engine: EngineDep, metrics: MetricsDep) -> HTMLResponse:
     """Live figures, popular and trending items."""
-    return _page(request, "overview.html", page="overview", **_overview(request, engine, metrics))
+    return page(request, "overview.html", page="overview", **_overview(request, engine, metrics))
 
 
 @router.get("/fragments/overview", response_class=HTMLResponse)
 def overview_fragment(request: Request, engine: EngineDep, metrics: MetricsDep) -> HTMLResponse:
     """The overview's figures, polled by the page."""
-    return _page(request, "_overview.html", **_overview(request, engine, metrics))
+    return page(request, "_overview.html", **_overview(request, engine, metrics))
 
 
 def _overview(request: Request, engine: Engine[Any], metrics: ApiMetrics) -> dict[str, Any]:
@@ -95,24 +56,33 @@ def _overview(request: Request, engine: Engine[Any], metrics: ApiMetrics) -> dic
 
 
 @router.get("/users", response_class=HTMLResponse)
-def user_page(request: Request, engine: EngineDep, user_id: IdField = None) -> HTMLResponse:
+def userpage(request: Request, engine: EngineDep, user_id: IdField = None) -> HTMLResponse:
     """Profile, session, affinities and recommendations of one user."""
     user = views.user_view(engine, user_id) if user_id else None
-    return _page(request, "user.html", page="users", user_id=user_id or "", user=user)
+    return page(request, "user.html", page="users", user_id=user_id or "", user=user)
+
+
+@router.get("/fragments/explain", response_class=HTMLResponse)
+def explain_fragment(
+    request: Request, engine: EngineDep, user_id: IdText, item_id: IdText
+) -> HTMLResponse:
+    """Why an item is or is not on the user's list (the inspector's why-not form)."""
+    found = views.explain_view(engine, user_id, item_id)
+    return page(request, "_explain.html", found=found, title=views.title_of(engine, item_id))
 
 
 @router.get("/items", response_class=HTMLResponse)
-def item_page(request: Request, engine: EngineDep, item_id: IdField = None) -> HTMLResponse:
+def itempage(request: Request, engine: EngineDep, item_id: IdField = None) -> HTMLResponse:
     """Statistics, conversion and neighbours of one item."""
     item = views.item_view(engine, item_id) if item_id else None
-    return _page(request, "item.html", page="items", item_id=item_id or "", item=item)
+    return page(request, "item.html", page="items", item_id=item_id or "", item=item)
 
 
 @router.get("/models", response_class=HTMLResponse)
-def models_page(request: Request, engine: EngineDep) -> HTMLResponse:
+def modelspage(request: Request, engine: EngineDep) -> HTMLResponse:
     """Published model versions and their manifests' metrics."""
     status = engine.status()
-    return _page(
+    return page(
         request,
         "models.html",
         page="models",
@@ -122,9 +92,9 @@ def models_page(request: Request, engine: EngineDep) -> HTMLResponse:
 
 
 @router.get("/drift", response_class=HTMLResponse)
-def drift_page(request: Request, engine: EngineDep) -> HTMLResponse:
+def driftpage(request: Request, engine: EngineDep) -> HTMLResponse:
     """PSI and KL of each monitored feature, with both windows' shares."""
-    return _page(
+    return page(
         request,
         "drift.html",
         page="drift",
@@ -135,10 +105,10 @@ def drift_page(request: Request, engine: EngineDep) -> HTMLResponse:
 
 
 @router.get("/shop", response_class=HTMLResponse)
-def shop_page(request: Request, engine: EngineDep, user: IdField = None) -> HTMLResponse:
+def shoppage(request: Request, engine: EngineDep, user: IdField = None) -> HTMLResponse:
     """The live storefront."""
     products = views.shop_products(engine, SHOP_PRODUCTS)
-    return _page(
+    return page(
         request,
         "shop.html",
         page="shop",

@@ -16,6 +16,7 @@ from typing import Any
 
 from streamrec.engine import Engine
 from streamrec.errors import BackendUnavailable
+from streamrec.recommend.explain import Explanation
 from streamrec.recommend.types import Recommendation, RecommendedItem
 from streamrec.state.base import CatalogItem, ItemStats, Ranking, StateSizes, UserProfile
 
@@ -116,6 +117,19 @@ def user_view(engine: Engine[Any], user_id: str, k: int = LIST_SIZE) -> UserView
         model_version=rec.model_version,
         fallback=rec.fallback,
     )
+
+
+def explain_view(
+    engine: Engine[Any], user_id: str, item_id: str, k: int = LIST_SIZE
+) -> Explanation:
+    """Why ``item_id`` is or is not on the list the user inspector shows (same ``k``,
+    seen items excluded)."""
+    return engine.explain(user_id, item_id, k, exclude_seen=True)
+
+
+def title_of(engine: Engine[Any], item_id: str) -> str:
+    """The catalog title of ``item_id``, or the id where it has none."""
+    return _titles(engine, [item_id]).get(item_id, item_id)
 
 
 def _titles(engine: Engine[Any], item_ids: Sequence[str]) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,20 +95,27 @@ def _ready(url: str) -> bool:
             return False
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a ``streamrec serve`` of this module alone."""
-    root = tmp_path_factory.mktemp("ui-serve")
+@contextmanager
+def serving(root: Path, *options: str) -> Iterator[str]:
+    """A ``streamrec serve`` over ``root`` (with extra command-line ``options``) on a
+    free loopback port, for the ``with`` block; yields its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "streamrec", "serve", "--data-dir", str(root / "data")]
     with running(
         "streamrec serve",
-        [*argv, "--port", str(port)],
+        [*argv, "--port", str(port), *options],
         log_path=root / "serve.log",
         ready=lambda: _ready(url),
         timeout_s=120,
     ):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a ``streamrec serve`` of this module alone."""
+    with serving(tmp_path_factory.mktemp("ui-serve")) as url:
         yield url
 
 

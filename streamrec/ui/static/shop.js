@@ -2,6 +2,7 @@
 // before the answer, ?wait=true), then the "for you" and "similar" rows are read
 // again from the JSON API and items new to a row are highlighted. The "for you" row's
 // data-events attribute says how many of the page's events the rows shown reflect.
+// A 401 or 403 from the API shows a link to the sign-in page.
 (function () {
   "use strict";
   const ROW = 8;
@@ -21,13 +22,24 @@
   localStorage.setItem("streamrec-shopper", shopper.value);
   const user = () => shopper.value.trim();
 
+  // With API keys configured, the key signed in with (/ui/login keeps it in this
+  // tab's sessionStorage) goes with every call as X-API-Key.
   async function api(path, options) {
-    const response = await fetch(path, options);
+    const key = sessionStorage.getItem("streamrec-key");
+    const headers = Object.assign({}, (options && options.headers) || {}, key ? { "X-API-Key": key } : {});
+    const response = await fetch(path, Object.assign({}, options, { headers }));
     if (!response.ok) {
+      if (response.status === 401 || response.status === 403) signIn();
       const body = await response.json().catch(() => ({}));
       throw new Error((body.error && body.error.message) || response.statusText);
     }
     return response.json();
+  }
+
+  function signIn() {
+    const link = document.getElementById("shop-sign-in");
+    link.href = "/ui/login?next=" + encodeURIComponent(location.pathname + location.search);
+    link.hidden = false;
   }
 
   async function titleOf(id) {
