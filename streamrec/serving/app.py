@@ -23,7 +23,7 @@ from streamrec.engine import Engine
 from streamrec.serving.errors import install_error_handlers
 from streamrec.serving.guard import Guard
 from streamrec.serving.metrics import ApiMetrics, RequestTimer
-from streamrec.serving.openapi import describe
+from streamrec.serving.openapi import describe, list_parameters
 from streamrec.serving.routes import (
     catalog,
     editorial,
@@ -79,7 +79,12 @@ def create_app(
         settings.auth.protect_metrics,
         settings.auth.enabled,
     )
-    app.add_middleware(Guard, auth=settings.auth, limits=settings.limits)
+    app.add_middleware(
+        Guard,
+        auth=settings.auth,
+        limits=settings.limits,
+        list_parameters=lambda: list_parameters(app.openapi()),
+    )
     if settings.serving.cors_origins:
         app.add_middleware(
             CORSMiddleware,

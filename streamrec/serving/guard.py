@@ -7,7 +7,7 @@ admitted one reaches it with its body's size still counted while it streams.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -57,8 +57,16 @@ class Guard:
     """Pure ASGI middleware enforcing :mod:`~streamrec.serving.auth` and
     :mod:`~streamrec.serving.limits` with the given settings."""
 
-    def __init__(self, app: ASGIApp, auth: AuthSettings, limits: LimitSettings) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        auth: AuthSettings,
+        limits: LimitSettings,
+        list_parameters: Callable[[], frozenset[str]] = frozenset,
+    ) -> None:
         self.app = app
+        self._list_parameters = list_parameters
+        self._repeatable: frozenset[str] | None = None
         self.keys = KeyRing(auth) if auth.enabled else None
         self.protect_metrics = auth.protect_metrics
         self.max_body_bytes = limits.max_body_bytes
@@ -103,7 +111,7 @@ class Guard:
                 return _refuse(scope, 403, "forbidden", message)
         return (
             self._rate_refusal(scope, caller)
-            or _query_refusal(scope, path)
+            or self._query_refusal(scope, path)
             or self._body_refusal(scope, method, path, headers)
         )
 
@@ -124,6 +132,26 @@ class Guard:
         refused.headers["retry-after"] = retry_after(wait)
         return refused
 
+    def _query_refusal(self, scope: Scope, path: str) -> Response | None:
+        """422 for a query parameter given twice under ``/v1``, unless some operation
+        takes it as a list (the others take one value each)."""
+        if not path.startswith(JSON_ONLY_PREFIX) or b"&" not in scope["query_string"]:
+            return None
+        if self._repeatable is None:  # the description is complete once requests come
+            self._repeatable = self._list_parameters()
+        repeated = [
+            name
+            for name in repeated_parameters(scope["query_string"])
+            if name not in self._repeatable
+        ]
+        if not repeated:
+            return None
+        details = [
+            {"field": f"query.{name}", "message": "given more than once"} for name in repeated
+        ]
+        message = "a query parameter is given more than once"
+        return _refuse(scope, 422, "invalid_input", message, details)
+
     def _body_refusal(
         self, scope: Scope, method: str, path: str, headers: Mapping[str, str]
     ) -> Response | None:
@@ -135,19 +163,6 @@ class Guard:
             message = "the body must be JSON (content-type: application/json)"
             return _refuse(scope, 415, "unsupported_media_type", message)
         return None
-
-
-def _query_refusal(scope: Scope, path: str) -> Response | None:
-    """422 for a query parameter given twice under ``/v1`` (each takes one value)."""
-    if not path.startswith(JSON_ONLY_PREFIX) or b"&" not in scope["query_string"]:
-        return None
-    repeated = repeated_parameters(scope["query_string"])
-    if not repeated:
-        return None
-    details = [{"field": f"query.{name}", "message": "given more than once"} for name in repeated]
-    return _refuse(
-        scope, 422, "invalid_input", "a query parameter is given more than once", details
-    )
 
 
 def _refuse(

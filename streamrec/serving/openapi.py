@@ -91,3 +91,16 @@ def _declare_errors(
         responses[code] = answer
     if parameters:  # uvicorn answers a request line it cannot parse itself, in plain text
         responses["400"] = {"description": _WHY["400"], "content": {"text/plain": {}}}
+
+
+def list_parameters(description: dict[str, Any]) -> frozenset[str]:
+    """The query parameters some operation takes as a list (they may repeat)."""
+    names = set()
+    for operations in description["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                kinds = [schema, *schema.get("anyOf", [])]
+                if parameter.get("in") == "query" and any(k.get("type") == "array" for k in kinds):
+                    names.add(parameter["name"])
+    return frozenset(names)
