@@ -53,6 +53,13 @@ class Variant(BaseModel):
     traffic: float = Field(ge=0, le=1, allow_inf_nan=False)
     settings: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("traffic", mode="before")
+    @classmethod
+    def _traffic(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("traffic must be a number from 0 to 1, not true or false")
+        return value
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:

@@ -22,6 +22,8 @@ from streamrec.serving.schemas import ErrorOut
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 _WHY = {
     "400": "The HTTP server could not read the request (a malformed request line)",
+    "414": "The HTTP server refuses a request line this long",
+    "431": "The HTTP server refuses request headers this large",
     "404": "The id in the path is not known",
     "401": "No API key, or one that is not known",
     "403": "The API key lacks the scope",
@@ -89,8 +91,10 @@ def _declare_errors(
         if code == "429":
             answer["headers"] = _RETRY_AFTER
         responses[code] = answer
-    if parameters:  # uvicorn answers a request line it cannot parse itself, in plain text
+    if parameters:  # the HTTP server answers a request it cannot take itself
         responses["400"] = {"description": _WHY["400"], "content": {"text/plain": {}}}
+        for code in ("414", "431"):  # with no body
+            responses[code] = {"description": _WHY[code]}
 
 
 def list_parameters(description: dict[str, Any]) -> frozenset[str]:

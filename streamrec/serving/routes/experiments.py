@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from streamrec.errors import InvalidInput, Problem
 from streamrec.experiments.definition import Experiment, ExperimentBody
 from streamrec.serving.dependencies import EngineDep, IdPath
+from streamrec.serving.schemas import ErrorOut
 
 router = APIRouter(tags=["experiments"])
 
@@ -21,6 +22,7 @@ REFERENCED_SCHEMAS = {"ExperimentBody": ExperimentBody}
 @router.put(
     "/v1/experiments/{experiment_id}",
     response_model=Experiment,
+    responses={409: {"model": ErrorOut, "description": "Another experiment runs on the surface"}},
     openapi_extra={
         "requestBody": {
             "required": True,

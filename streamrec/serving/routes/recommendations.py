@@ -38,7 +38,7 @@ async def recommendations(
     metrics: MetricsDep,
     options: ListOptionsDep,
     k: K = None,
-    page_token: Annotated[str | None, Query(max_length=1_000_000)] = None,
+    page_token: Annotated[str | None, Query(max_length=8_192)] = None,
     variant: IdQuery = None,
 ) -> Response:
     """Personalized "for you" list, shaped by the options (docs/shaping.md);
