@@ -281,13 +281,23 @@ class Engine(Generic[StateT]):
         return self.experiments.served(_flagged(found, fallback), arm, RECOMMENDATIONS, latency_ms)
 
     def explain(
-        self, user_id: str, item_id: str, k: int, *, exclude: Collection[str] = (), **options: Any
+        self,
+        user_id: str,
+        item_id: str,
+        k: int,
+        *,
+        exclude: Collection[str] = (),
+        variant: str | None = None,
+        **options: Any,
     ) -> Explanation:
         """What happened to ``item_id`` in the user's top ``k`` with ``options`` (the
-        options of :meth:`recommend`)."""
+        options of :meth:`recommend`), as served by the user's experiment arm
+        (``variant`` forces one; an interleaved arm is explained by its first team)."""
         request = Request(user_id, k, tuple(exclude), **options)
+        arm = self.experiments.arm(user_id, RECOMMENDATIONS, variant)
+        recommender = arm.teams[0][1] if arm.teams is not None else arm.recommender
         with self.read_watch():
-            return explain(self.recommender, request, item_id)
+            return explain(recommender, request, item_id)
 
     def similar(self, item_id: str, k: int, user_id: str | None = None) -> Recommendation:
         """Items most related to ``item_id`` (logged as served, to ``user_id`` if known)."""

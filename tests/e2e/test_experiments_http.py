@@ -147,3 +147,26 @@ def test_lists_are_attributed_and_survive_a_restart(tmp_path: Path) -> None:
         assert row["positions"][0]["impressions"] == expected["conversions"]
     (comparison,) = report["comparisons"]
     assert comparison["baseline"] == "popularity" and comparison["variant"] == "hybrid"
+
+
+def test_why_not_explains_the_list_of_the_users_variant(tmp_path: Path) -> None:
+    cheap_only = {"recommend": {"shaping": {"rules": ["filter: price < 50"]}}}
+    experiment = {
+        "variants": [
+            {"name": "all", "traffic": 0.5},
+            {"name": "cheap", "traffic": 0.5, "settings": cheap_only},
+        ]
+    }
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        items = [{"item_id": f"i{n}", "price": 10.0 + 100 * (n % 2)} for n in range(12)]
+        assert client.post("/v1/items", json={"items": items}).status_code == 200
+        _seed(client)
+        assert client.put("/v1/experiments/price", json=experiment).status_code == 200
+        dear = "i1"  # price 110
+        base = "/v1/users/nobody/recommendations"
+        listed = client.get(f"{base}?k=12&variant=all").json()
+        assert dear in [i["item_id"] for i in listed["items"]]
+        served = client.get(f"{base}/explain?item_id={dear}&k=12&variant=all").json()
+        assert served["stage"] == "served"
+        dropped = client.get(f"{base}/explain?item_id={dear}&k=12&variant=cheap").json()
+        assert dropped["stage"] == "filtered" and "price < 50" in dropped["by"]

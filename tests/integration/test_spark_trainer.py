@@ -198,12 +198,13 @@ def test_quality_matches_implicit_and_beats_popularity(
 
 
 def test_cli_trains_with_spark_and_publishes_the_same_id_maps(
-    spark: SparkSession, tmp_path: Path
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("STREAMREC_MODELS__TUNE_BUDGET_S", "0")  # every configured model
     shop = SyntheticShop(n_users=200, n_items=80, n_categories=4, seed=9)
     fill_history(tmp_path, shop, 6_000, chunk_size=2_000)
     store = ModelStore(tmp_path / "models")
-    assert main(["train", "--data-dir", str(tmp_path)]) == 0
+    assert main(["train", "--force", "--data-dir", str(tmp_path)]) == 0  # publish what it fits
     single = store.load()
     assert main(["train", "--trainer", "spark", "--data-dir", str(tmp_path)]) == 0
     spark_bundle = store.load()

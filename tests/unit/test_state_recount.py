@@ -129,7 +129,10 @@ def views(user: str, items: list[str], start_ms: int) -> EventBatch:
 
 
 def test_reads_cut_rows_to_the_cap_and_stored_rows_stay_bounded() -> None:
-    config = Settings(cooccurrence={"max_neighbors": 2, "window": 50})
+    config = Settings(
+        cooccurrence={"max_neighbors": 2, "window": 50},
+        decay={"cooccurrence_half_life_s": 86_400.0},  # later pairs weigh more
+    )
     state = MemoryState(config)
     index = state.cooccurrence
     assert (index.kept, index.bound) == (KEEP_FACTOR * 2, BOUND_FACTOR * 2)

@@ -61,10 +61,13 @@ async def explain(
     settings: SettingsDep,
     options: ListOptionsDep,
     k: K = None,
+    variant: IdQuery = None,
 ) -> ExplanationOut:
     """Why ``item_id`` is or is not on the user's list of the same options: the stage
-    that dropped or demoted it (docs/shaping.md)."""
-    found = engine.explain(user_id, item_id, list_size(k, settings), **options.options)
+    that dropped or demoted it (docs/shaping.md), in the list of the user's experiment
+    variant (``variant`` forces one, as for the list)."""
+    size = list_size(k, settings)
+    found = engine.explain(user_id, item_id, size, variant=variant, **options.options)
     return ExplanationOut.model_validate(dataclasses.asdict(found))
 
 
