@@ -1,4 +1,5 @@
-"""What the engine knows, read at each scrape: progress, model, caches, retraining, drift.
+"""What the engine knows, read at each scrape: progress, model, caches, retraining, drift,
+and the running experiments' counters and guardrails per variant.
 
 Nothing here runs on the request path: :class:`EngineMetrics` asks the engine's
 facade and telemetry when Prometheus scrapes ``/metrics``. A backend that does not
@@ -42,6 +43,52 @@ class EngineMetrics(Collector):
             yield from telemetry.processor.collect()
         if telemetry.drift is not None:
             yield from drift_metrics(telemetry.drift.drift())
+        yield from _experiments(engine)
+
+
+#: The counters of a variant's report, exported as Prometheus counters.
+_VARIANT_COUNTERS = {
+    "lists": "Lists served",
+    "impressions": "Items shown (impression events attributed to a served list)",
+    "clicks": "Clicks attributed to a served list",
+    "conversions": "Purchases attributed to a served list",
+    "revenue": "Revenue (purchase values) attributed to a served list",
+}
+
+
+def _experiments(engine: Engine[Any]) -> Iterator[Metric]:
+    """Per running experiment and variant: the report's counters, CTR and guardrails."""
+    labels = ["experiment", "variant"]
+    counters = {
+        name: CounterMetricFamily(f"streamrec_experiment_{name}", text, labels=labels)
+        for name, text in _VARIANT_COUNTERS.items()
+    }
+    ctr = GaugeMetricFamily(
+        "streamrec_experiment_ctr", "Clicks per impression of a variant", labels=labels
+    )
+    guardrails = GaugeMetricFamily(
+        "streamrec_experiment_guardrail",
+        "A variant's live guardrails (p99 latency ms, coverage, diversity, Gini, novelty)",
+        labels=[*labels, "guardrail"],
+    )
+    for experiment in engine.experiments.all():
+        if experiment.status != "running":
+            continue
+        try:
+            report = engine.experiment_report(experiment.experiment_id)
+        except BackendUnavailable:
+            continue
+        for variant in report["variants"]:
+            values = [experiment.experiment_id, variant["name"]]
+            for name, family in counters.items():
+                family.add_metric(values, float(variant.get(name, 0)))
+            ctr.add_metric(values, float(variant.get("ctr", 0.0)))
+            for guardrail, value in (variant.get("guardrails") or {}).items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    guardrails.add_metric([*values, guardrail], float(value))
+    yield from counters.values()
+    yield ctr
+    yield guardrails
 
 
 def _progress(engine: Engine[Any]) -> Iterator[Metric]:

@@ -195,3 +195,34 @@ def test_the_model_in_use_and_its_age(tmp_path: Path) -> None:
     assert value(samples, "streamrec_model_info", version=version) == 1
     age = value(samples, "streamrec_model_age_seconds")
     assert 0 <= age <= time.time() - published + 5
+
+
+def test_running_experiments_by_variant(client: TestClient) -> None:
+    seed = events(["view", "click"], user="seed")
+    assert client.post("/v1/events?wait=true", json=seed).status_code == 202
+    body = {"variants": [{"name": "a", "traffic": 0.5}, {"name": "b", "traffic": 0.5}]}
+    assert client.put("/v1/experiments/m", json=body).status_code == 200
+    sent = {"a": [0, 0, 0], "b": [0, 0, 0]}  # lists, impressions, clicks
+    for n in range(12):
+        listed = client.get(f"/v1/users/m{n}/recommendations").json()
+        variant, rid = listed["variant"], listed["recommendation_id"]
+        shown = [i["item_id"] for i in listed["items"]]
+        feedback = [
+            {"user_id": f"m{n}", "item_id": i, "type": "impression", "recommendation_id": rid}
+            for i in shown
+        ]
+        feedback += [{**feedback[0], "type": "click"}] if n % 3 == 0 and shown else []
+        if feedback:
+            assert client.post("/v1/events?wait=true", json={"events": feedback}).status_code == 202
+        sent[variant][0] += 1
+        sent[variant][1] += len(shown)
+        sent[variant][2] += 1 if n % 3 == 0 and shown else 0
+    samples = scrape(client)
+    for variant, (lists, impressions, clicks) in sent.items():
+        where = {"experiment": "m", "variant": variant}
+        assert value(samples, "streamrec_experiment_lists_total", **where) == lists
+        assert value(samples, "streamrec_experiment_impressions_total", **where) == impressions
+        assert value(samples, "streamrec_experiment_clicks_total", **where) == clicks
+        ctr = clicks / impressions if impressions else 0.0
+        assert value(samples, "streamrec_experiment_ctr", **where) == pytest.approx(ctr)
+    assert any(name == "streamrec_experiment_guardrail" for name, _ in samples)
