@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from streamrec.config import Settings
+from streamrec.erasures import erasure_batch
 from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
 from streamrec.log.base import EventLog, Positions
@@ -197,6 +198,24 @@ class Engine(Generic[StateT]):
         if self.journal is not None:
             self.journal.append(items)
         self.state.upsert(items)
+
+    def erase(self, users: Sequence[str] = (), items: Sequence[str] = ()) -> bool:
+        """Delete users and items everywhere: catalog entries at once (durably), the
+        rest through an erasure record in the log (see :mod:`streamrec.erasures`).
+
+        Returns whether the online state applied the erasure within
+        ``serving.wait_timeout_s`` (it is durable either way).
+        """
+        if items:
+            if self.journal is not None:
+                self.journal.remove(items)
+            self.state.remove(items)
+        batch = erasure_batch(users, items)
+        if self.log is None:
+            self.state.apply(batch)
+            return True
+        logged = self.log.append(batch)
+        return self._wait_for(_ends(logged), self.settings.serving.wait_timeout_s)
 
     # -- reads ----------------------------------------------------------------
 

@@ -89,7 +89,7 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
         )
     state = open_memory_state(settings)
     journal = CatalogJournal(catalog_journal_path(settings.data_dir))
-    state.upsert(journal.read())
+    journal.replay(state)
     event_log = open_log(settings)
     registry = ModelRegistry(ModelStore(models_directory(settings.data_dir)))
     snapshots = SnapshotSchedule(state, snapshot_path(settings.data_dir), settings.state)

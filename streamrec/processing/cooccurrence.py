@@ -214,6 +214,22 @@ class CooccurrenceIndex:
             return np.empty(0, np.int32), np.empty(0, np.float64)
         return _row(self._keys, self._values, self._chain, self._head, np.int64(item))  # type: ignore[no-any-return]
 
+    def remove_items(self, items: np.ndarray) -> np.ndarray:
+        """Drop every pair from or to ``items`` (erased items); return the items whose
+        rows lost an entry (their own rows included)."""
+        live = self._keys >= 0
+        src = np.where(live, self._keys >> 32, -1)
+        dst = np.where(live, self._keys & 0xFFFFFFFF, -1)
+        gone = live & (np.isin(src, items) | np.isin(dst, items))
+        if not gone.any():
+            return np.empty(0, np.int64)
+        touched = np.unique(src[gone])
+        self._keys[gone] = DELETED
+        self._values[gone] = 0.0
+        self._resize()  # rebuilds every chain from the live entries
+        self._used = len(self)
+        return touched  # type: ignore[no-any-return]
+
     def scale(self, factor: float) -> None:
         """Multiply every weight (used when the decay landmark moves)."""
         self._values *= factor

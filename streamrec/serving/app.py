@@ -21,9 +21,23 @@ from streamrec.config import Settings
 from streamrec.engine import Engine
 from streamrec.serving.errors import install_error_handlers
 from streamrec.serving.metrics import ApiMetrics, RequestTimer
-from streamrec.serving.routes import catalog, events, operations, recommendations, users
+from streamrec.serving.routes import (
+    catalog,
+    events,
+    lifecycle,
+    operations,
+    recommendations,
+    users,
+)
 
-ROUTERS = (events.router, recommendations.router, catalog.router, users.router, operations.router)
+ROUTERS = (
+    events.router,
+    recommendations.router,
+    catalog.router,
+    users.router,
+    lifecycle.router,
+    operations.router,
+)
 
 
 def create_app(

@@ -114,3 +114,12 @@ class ReadyOut(BaseModel):
     lag: int
     processor_error: str | None
     retrain: dict[str, Any] | None
+
+
+class Erased(BaseModel):
+    """``DELETE /v1/users/{user_id}`` and ``DELETE /v1/items/{item_id}``: the erasure
+    is durable; ``applied`` says whether the online state reflects it already."""
+
+    erased: str = Field(description="The kind of what was erased: user or item.")
+    id: str
+    applied: bool

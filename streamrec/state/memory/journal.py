@@ -2,7 +2,8 @@
 
 Every catalog write is appended and fsync'd before it is acknowledged; at start the
 journal is replayed into the memory state, the last write of an item winning. A
-torn last line (a crash mid-write) was never acknowledged and is skipped.
+deletion is a line ``{"deleted": item_id}``. A torn last line (a crash mid-write)
+was never acknowledged and is skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from streamrec.state.base import CatalogItem
+from streamrec.state.base import Catalog, CatalogItem
 
 
 class CatalogJournal:
@@ -26,20 +27,42 @@ class CatalogJournal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
 
+    def entries(self) -> tuple[list[CatalogItem], list[str]]:
+        """The catalog the journal holds: the items (the last write of each, in order
+        of first write) and the ids deleted since their last write."""
+        current: dict[str, CatalogItem | None] = {}
+        if self.path.exists():
+            with self.path.open("rb") as handle:
+                for line in handle:
+                    if not line.endswith(b"\n"):  # a torn last line was never acknowledged
+                        continue
+                    record = orjson.loads(line)
+                    if "deleted" in record:
+                        current[record["deleted"]] = None
+                    else:
+                        current[record["item_id"]] = CatalogItem(**record)
+        items = [item for item in current.values() if item is not None]
+        return items, [name for name, item in current.items() if item is None]
+
     def read(self) -> list[CatalogItem]:
-        """Every item written so far, in write order (replay them as upserts)."""
-        if not self.path.exists():
-            return []
-        items = []
-        with self.path.open("rb") as handle:
-            for line in handle:
-                if line.endswith(b"\n"):  # a torn last line was never acknowledged
-                    items.append(CatalogItem(**orjson.loads(line)))
-        return items
+        """The items of the catalog (deleted ones left out)."""
+        return self.entries()[0]
+
+    def replay(self, catalog: Catalog) -> None:
+        """Bring ``catalog`` (restored from a snapshot, or empty) to the journal's."""
+        items, deleted = self.entries()
+        catalog.upsert(items)
+        catalog.remove(deleted)
+
+    def remove(self, item_ids: Sequence[str]) -> None:
+        """Record deletions; fsync before returning."""
+        self._write(b"".join(orjson.dumps({"deleted": i}) + b"\n" for i in item_ids))
 
     def append(self, items: Sequence[CatalogItem]) -> None:
         """Append and fsync before returning."""
-        data = b"".join(orjson.dumps(dataclasses.asdict(i)) + b"\n" for i in items)
+        self._write(b"".join(orjson.dumps(dataclasses.asdict(i)) + b"\n" for i in items))
+
+    def _write(self, data: bytes) -> None:
         with self._lock, self.path.open("ab") as handle:
             handle.write(data)
             handle.flush()
