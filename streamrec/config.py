@@ -183,6 +183,12 @@ class ServingSettings(_Section):
     port: int = Field(default=8000, ge=0, le=65535)
     max_events_per_request: int = Field(default=10_000, ge=1)
     wait_timeout_s: float = Field(default=10.0, gt=0)
+    replay_wait_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long after the start reads wait for the replay of the log tail; "
+        'past it, lists are served flagged degraded: ["replaying"].',
+    )
     state_timeout_s: float = Field(
         default=0.5,
         gt=0,

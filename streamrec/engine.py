@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from streamrec.catchup import REPLAYING, ReplayProgress, StartupReplay
 from streamrec.config import Settings
 from streamrec.erasures import erasure_batch
 from streamrec.errors import BackendUnavailable
@@ -98,6 +99,7 @@ class EngineStatus:
     processor_error: str | None
     retrain: RetrainStatus | None
     drift: tuple[FeatureDrift, ...] = ()
+    replay: ReplayProgress | None = None
 
 
 class Engine(Generic[StateT]):
@@ -150,6 +152,7 @@ class Engine(Generic[StateT]):
         self._acceptance = processor.acceptance if processor is not None else None
         self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
+        self.replay: StartupReplay | None = None
         self.recommender = Recommender(
             state,
             state,
@@ -229,19 +232,42 @@ class Engine(Generic[StateT]):
         fallback = degraded()
         if self._drift is not None and not fallback:
             self._drift.served([item.score for item in found.items])
-        return _flagged(found, fallback)
+        return self._flagged(found, fallback)
 
     def similar(self, item_id: str, k: int) -> Recommendation:
         """Items most related to ``item_id``."""
         with self.read_watch() as degraded:
             found = self.recommender.similar(item_id, k)
-        return _flagged(found, degraded())
+        return self._flagged(found, degraded())
 
     def ranked(self, ranking: Ranking, k: int, category: str | None = None) -> Recommendation:
         """The popular or trending list (optionally of one primary category)."""
         with self.read_watch() as degraded:
             found = self.recommender.ranked(ranking, k, category)
-        return _flagged(found, degraded())
+        return self._flagged(found, degraded())
+
+    def replaying(self) -> bool:
+        """Whether the state is still replaying the log tail it found at start."""
+        return self.replay is not None and self.replay.running
+
+    def await_replay(self) -> bool:
+        """Block while the start-up replay runs, at most until ``serving.replay_wait_s``
+        after the start; whether it is over. Call it off the event loop."""
+        replay = self.replay
+        if replay is None or not replay.running:
+            return True
+        budget = replay.wait_budget_s()
+        if budget > 0:
+            self._wait_for(replay.target, budget)
+        return not replay.running
+
+    def _flagged(self, found: Recommendation, fallback: bool) -> Recommendation:
+        degraded = [REPLAYING] if self.replaying() else []
+        if fallback or degraded:
+            return dataclasses.replace(
+                found, fallback=found.fallback or fallback, degraded=[*found.degraded, *degraded]
+            )
+        return found
 
     def item(self, item_id: str) -> tuple[CatalogItem | None, ItemStats | None]:
         """An item's catalog entry and live statistics (``None`` where unknown)."""
@@ -290,17 +316,20 @@ class Engine(Generic[StateT]):
         return partition_lag(self.log.end_positions(), self.state.positions())
 
     def status(self) -> EngineStatus:
-        """Readiness (ready unless the processor's last step failed), and drift."""
+        """Readiness (ready unless the processor's last step failed or the start-up
+        replay still runs, with its progress), and drift."""
         error = self.progress.last_error if self.progress is not None else None
         retrain = self.retrain.status() if self.retrain is not None else None
         drift = self.telemetry.drift
+        replay = self.replay.progress() if self.replay is not None else None
         return EngineStatus(
-            error is None,
+            error is None and replay is None,
             self.lag(),
             self.model_version,
             error,
             retrain,
             tuple(drift.drift()) if drift is not None else (),
+            replay,
         )
 
     def on_close(self, release: Callable[[], None]) -> None:
@@ -328,7 +357,3 @@ def _ends(batch: EventBatch) -> Positions:
     for partition, offset in zip(batch.partition.tolist(), batch.offset.tolist(), strict=True):
         ends[partition] = max(ends.get(partition, 0), offset + 1)
     return ends
-
-
-def _flagged(found: Recommendation, degraded: bool) -> Recommendation:
-    return dataclasses.replace(found, fallback=True) if degraded else found

@@ -3,7 +3,8 @@
 - :func:`embedded_engine`: the whole engine in one process — a log (embedded by
   default), the memory state restored from its snapshot and kept snapshotted, the
   catalog journal, a stream-processor thread, the model registry and, for
-  ``streamrec serve``, the retrain schedule.
+  ``streamrec serve``, the retrain schedule; not ready until the log tail found at
+  start is replayed (:mod:`streamrec.catchup`).
 - :func:`api_replica`: a stateless scale-out API process — Kafka log, Redis state
   read through a fallback (answers built while Redis is down say ``fallback``).
 - :func:`open_engine`: one of those two, chosen by the state URL
@@ -33,6 +34,7 @@ from streamrec.bootstrap.adapters import (
     scheme_of,
     snapshot_path,
 )
+from streamrec.catchup import StartupReplay
 from streamrec.config import Settings
 from streamrec.engine import Engine, StatePositions, partition_lag
 from streamrec.errors import ConfigError
@@ -117,6 +119,9 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
         journal=journal,
         models=registry,
         telemetry=EngineTelemetry(metrics, drift, caches),
+    )
+    engine.replay = StartupReplay(
+        event_log.end_positions(), state.positions, settings.serving.replay_wait_s
     )
     engine.on_close(event_log.close)
     engine.on_close(snapshots.save)
@@ -221,6 +226,9 @@ def api_replica(settings: Settings) -> Engine[Any]:
         models=registry,
         read_watch=fallback.degradation_watch,
         telemetry=EngineTelemetry(drift=drift, caches={"rankings": reads.ranking_cache}),
+    )
+    engine.replay = StartupReplay(
+        event_log.end_positions(), redis.positions, settings.serving.replay_wait_s
     )
     engine.on_close(state.close)
     engine.on_close(event_log.close)

@@ -39,6 +39,7 @@ class Recommendation:
     variant: str = "default"
     model_version: str | None = None
     fallback: bool = False
+    degraded: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

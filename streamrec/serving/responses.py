@@ -10,7 +10,7 @@ from streamrec.recommend.types import Recommendation
 
 def list_response(rec: Recommendation) -> Response:
     """A recommendation list as JSON (the fields are already the contract's)."""
-    body = {
+    body: dict[str, object] = {
         "user_id": rec.user_id,
         "items": [
             {"item_id": i.item_id, "score": i.score, "reasons": i.reasons, "sources": i.sources}
@@ -21,4 +21,6 @@ def list_response(rec: Recommendation) -> Response:
         "recommendation_id": rec.recommendation_id,
         "fallback": rec.fallback,
     }
+    if rec.degraded:
+        body["degraded"] = rec.degraded
     return Response(orjson.dumps(body), media_type="application/json")

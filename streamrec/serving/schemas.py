@@ -75,6 +75,11 @@ class RecommendationOut(BaseModel):
     model_version: str | None
     recommendation_id: str
     fallback: bool
+    degraded: list[str] = Field(
+        default_factory=list,
+        description='Why the list may be stale: "replaying" while the engine replays its '
+        "log at start (absent when up to date).",
+    )
 
 
 class Accepted(BaseModel):
@@ -114,6 +119,11 @@ class ReadyOut(BaseModel):
     lag: int
     processor_error: str | None
     retrain: dict[str, Any] | None
+    replay: dict[str, Any] | None = Field(
+        default=None,
+        description="While the log tail found at start is replayed: applied and target "
+        "offsets per partition and the events remaining.",
+    )
 
 
 class Erased(BaseModel):

@@ -14,6 +14,7 @@ from streamrec.serving.dependencies import (
     SettingsDep,
     list_size,
 )
+from streamrec.serving.replay import Replayed
 from streamrec.serving.responses import list_response
 from streamrec.serving.schemas import RecommendationOut
 from streamrec.state.base import Ranking
@@ -31,6 +32,7 @@ async def recommendations(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    _: Replayed,
     k: K = None,
     exclude_seen: bool = True,
     category: IdQuery = None,
@@ -56,6 +58,7 @@ async def popular(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    _: Replayed,
     k: K = None,
     category: IdQuery = None,
 ) -> Response:
@@ -69,6 +72,7 @@ async def trending(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    _: Replayed,
     k: K = None,
     category: IdQuery = None,
 ) -> Response:
@@ -79,7 +83,12 @@ async def trending(
 
 @router.get("/v1/items/{item_id}/similar", tags=["items"], response_model=RecommendationOut)
 async def similar(
-    item_id: IdPath, engine: EngineDep, settings: SettingsDep, metrics: MetricsDep, k: K = None
+    item_id: IdPath,
+    engine: EngineDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    _: Replayed,
+    k: K = None,
 ) -> Response:
     """Items most related to this one."""
     rec = engine.similar(item_id, list_size(k, settings))
