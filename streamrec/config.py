@@ -183,6 +183,13 @@ class ServingSettings(_Section):
     port: int = Field(default=8000, ge=0, le=65535)
     max_events_per_request: int = Field(default=10_000, ge=1)
     wait_timeout_s: float = Field(default=10.0, gt=0)
+    max_lag_events: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="Past this processor lag, POST /v1/events answers 503 with "
+        "Retry-After (0: no bound).",
+    )
+    retry_after_s: float = Field(default=1.0, gt=0)
     replay_wait_s: float = Field(
         default=5.0,
         ge=0,

@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from streamrec.backpressure import Backpressure
 from streamrec.catchup import REPLAYING, ReplayProgress, StartupReplay
 from streamrec.config import Settings
 from streamrec.erasures import erasure_batch
@@ -153,6 +154,7 @@ class Engine(Generic[StateT]):
         self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
         self.replay: StartupReplay | None = None
+        self.admission: Backpressure | None = None
         self.recommender = Recommender(
             state,
             state,
@@ -174,10 +176,15 @@ class Engine(Generic[StateT]):
         TimeoutError
             If ``wait`` and the state did not apply the events within
             ``serving.wait_timeout_s`` (they are durable all the same).
+        Overloaded
+            If the processor is too far behind (see :mod:`streamrec.backpressure`);
+            nothing was stored.
         """
         if self.log is None:
             self.state.apply(batch)
             return batch
+        if self.admission is not None:
+            self.admission.check()
         logged = self.log.append(batch)
         if self._acceptance is not None:
             self._acceptance.accepted(logged)

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from streamrec.backpressure import Backpressure
 from streamrec.bootstrap.adapters import (
     catalog_journal_path,
     models_directory,
@@ -123,6 +124,7 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
     engine.replay = StartupReplay(
         event_log.end_positions(), state.positions, settings.serving.replay_wait_s
     )
+    engine.admission = _backpressure(engine, refresh_s=0.0)
     engine.on_close(event_log.close)
     engine.on_close(snapshots.save)
     registry.start()
@@ -132,6 +134,12 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
     if retrain:
         engine.retrain = _retrain_schedule(engine, registry)
     return engine
+
+
+def _backpressure(engine: Engine[Any], refresh_s: float) -> Backpressure:
+    """Writes refused past ``serving.max_lag_events`` of processor lag."""
+    serving = engine.settings.serving
+    return Backpressure(engine.lag, serving.max_lag_events, serving.retry_after_s, refresh_s)
 
 
 def primary_categories(catalog: Catalog) -> CategoryLookup:
@@ -230,6 +238,7 @@ def api_replica(settings: Settings) -> Engine[Any]:
     engine.replay = StartupReplay(
         event_log.end_positions(), redis.positions, settings.serving.replay_wait_s
     )
+    engine.admission = _backpressure(engine, refresh_s=1.0)
     engine.on_close(state.close)
     engine.on_close(event_log.close)
     registry.start()

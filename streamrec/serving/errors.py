@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,7 +17,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from streamrec.errors import BackendUnavailable, InvalidInput, NotFound, StreamrecError
+from streamrec.errors import (
+    BackendUnavailable,
+    InvalidInput,
+    NotFound,
+    Overloaded,
+    StreamrecError,
+)
 from streamrec.serving.metrics import mark_error
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
         return _answer(request, 404, "not_found", str(exc))
+
+    @app.exception_handler(Overloaded)
+    async def _overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+        answer = _answer(request, 503, "overloaded", str(exc))
+        answer.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return answer
 
     @app.exception_handler(BackendUnavailable)
     async def _unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:
