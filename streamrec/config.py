@@ -101,6 +101,24 @@ class CooccurrenceSettings(_Section):
     popularity_damping: float = Field(default=0.0, ge=0, le=1)
 
 
+class InfluenceSettings(_Section):
+    """How much one user can add to what everyone is served (popularity, trending and
+    co-occurrence); the user's own profile is never limited.
+
+    An interaction counts for those shared aggregates only while the user has fewer
+    than ``pair_cap`` remembered interactions (the last ``profile.recent_items``) with
+    the same item in the preceding ``pair_window_s`` seconds, and only if the user is
+    not a bot: with ``bot_events`` set, a user whose last ``bot_events`` interactions
+    all fall within the preceding ``bot_window_s`` seconds is one (0 turns that off;
+    some datasets replay bulk imports at such rates).
+    """
+
+    pair_cap: int = Field(default=5, ge=1)
+    pair_window_s: float = Field(default=3600.0, gt=0)
+    bot_events: int = Field(default=0, ge=0)
+    bot_window_s: float = Field(default=60.0, gt=0)
+
+
 class RecommendSettings(_Section):
     """Candidate generation and blending."""
 
@@ -238,6 +256,7 @@ class Settings(BaseSettings):
     decay: DecaySettings = DecaySettings()
     profile: ProfileSettings = ProfileSettings()
     cooccurrence: CooccurrenceSettings = CooccurrenceSettings()
+    influence: InfluenceSettings = InfluenceSettings()
     recommend: RecommendSettings = RecommendSettings()
     log: LogSettings = LogSettings()
     state: StateSettings = StateSettings()

@@ -1,8 +1,9 @@
 """Item-item co-occurrence: pair generation and a bounded weighted index.
 
 Two items co-occur when the same user interacts with both within the user's last
-``window`` pairable interactions (the seed system used 50). Each positive event adds
-its forward-decayed weight to the pair with every item of that window, in both
+``window`` pairable interactions (the seed system used 50). Each positive event that
+counts for the shared aggregates (:mod:`streamrec.processing.influence`) adds its
+forward-decayed weight to the pair with every distinct item of that window, in both
 directions. :func:`cooccurrence_pairs` is the pure step (events + each user's recent
 window -> weighted pairs); :class:`CooccurrenceIndex` accumulates pairs in an
 open-addressing hash table whose entries are also chained per source item, so a row
