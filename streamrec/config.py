@@ -146,6 +146,18 @@ class LogSettings(_Section):
     group_commit_ms: float = Field(default=2.0, ge=0)
     segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
     fsync: bool = True
+    retention_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Embedded log: delete the oldest segments past this many bytes, "
+        "once a snapshot holds them (0: keep everything).",
+    )
+    retention_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="Embedded log: delete segments last written longer ago than this, "
+        "once a snapshot holds them (0: keep everything).",
+    )
 
 
 class StateSettings(_Section):

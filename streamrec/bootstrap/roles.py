@@ -41,6 +41,7 @@ from streamrec.engine import Engine, StatePositions, partition_lag
 from streamrec.errors import ConfigError
 from streamrec.extras import MissingExtra, import_extra
 from streamrec.history.archive import ARCHIVE_GROUP, HistoryArchiver
+from streamrec.log.embedded import EmbeddedEventLog
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.schedule import Baseline, RetrainScheduler
 from streamrec.models.spark_als import train_spark_bundle
@@ -95,7 +96,13 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
     journal.replay(state)
     event_log = open_log(settings)
     registry = ModelRegistry(ModelStore(models_directory(settings.data_dir)))
-    snapshots = SnapshotSchedule(state, snapshot_path(settings.data_dir), settings.state)
+    compact = event_log.compact if isinstance(event_log, EmbeddedEventLog) else None
+    snapshots = SnapshotSchedule(
+        state,
+        snapshot_path(settings.data_dir),
+        settings.state,
+        on_saved=(lambda held: compact(held.get(0, 0))) if compact else lambda held: None,
+    )
     consumer = event_log.consumer(STATE_GROUP)
     consumer.seek(state.positions() or {0: 0})
     metrics = ConsumerMetrics(

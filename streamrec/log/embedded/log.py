@@ -18,6 +18,11 @@ waits.
 **Recovery.** Opening the log indexes every segment and truncates a torn tail of
 the last one (see :mod:`streamrec.log.embedded.segments`); acknowledged frames are never
 dropped.
+
+**Retention.** :meth:`EmbeddedEventLog.compact` deletes the oldest sealed segments
+past ``log.retention_bytes`` or ``log.retention_s``, but only segments wholly before
+the positions a snapshot holds: the embedded engine calls it after each snapshot, so
+disk use stays bounded and a restart never needs a deleted event.
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ from streamrec.log.embedded.segments import (
 
 PARTITION = 0
 LOCK_FILE = "LOCK"
+
+
+def _age_s(path: Path) -> float:
+    """Seconds since ``path`` was last written."""
+    return time.time() - path.stat().st_mtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +269,48 @@ class EmbeddedEventLog:
         with self._lock:
             return {PARTITION: self._end}
 
+    def start_offset(self) -> int:
+        """The first offset the log still holds (retention deletes older segments)."""
+        with self._lock:
+            return self._segments[0].base_offset
+
+    def compact(self, keep_from: int) -> int:
+        """Apply the retention settings to segments wholly before ``keep_from``.
+
+        ``keep_from`` is the position a snapshot holds everything before (so the
+        deleted events are in a state that never needs them again). Oldest first,
+        each sealed segment ending at or before it goes while the log is larger than
+        ``retention_bytes`` or the segment was last written longer than
+        ``retention_s`` ago; the segment being written always stays.
+
+        Returns
+        -------
+        int
+            The bytes deleted.
+        """
+        limit_bytes, limit_s = self._settings.retention_bytes, self._settings.retention_s
+        if not limit_bytes and not limit_s:
+            return 0
+        freed = 0
+        while True:
+            with self._lock:
+                sealed = self._segments[:-1]
+                total = sum(s.size for s in self._segments)
+                if not sealed or sealed[0].end_offset > keep_from:
+                    break
+                oldest = sealed[0]
+                too_big = bool(limit_bytes) and total > limit_bytes
+                too_old = bool(limit_s) and _age_s(oldest.path) > limit_s
+                if not (too_big or too_old):
+                    break
+                self._segments.pop(0)
+                self._bases.pop(0)
+            oldest.path.unlink()
+            freed += oldest.size
+        if freed and self._sync:
+            fsync_directory(oldest.path.parent)
+        return freed
+
     def wait_beyond(self, offset: int, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` until an event at ``offset`` is durable; whether it is."""
         deadline = time.monotonic() + timeout_s
@@ -273,7 +325,7 @@ class EmbeddedEventLog:
     def window(self, offset: int) -> ReadWindow | None:
         """Where to start reading ``offset``, or None if it is not durable yet."""
         with self._lock:
-            if not 0 <= offset < self._end:
+            if not self._segments[0].base_offset <= offset < self._end:
                 return None
             segment = self._segments[bisect.bisect_right(self._bases, offset) - 1]
             return ReadWindow(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +31,18 @@ from streamrec.state.memory.state import MemoryState
 FORMAT_VERSION = 2
 
 
-def save_snapshot(state: MemoryState, path: Path) -> None:
-    """Write the state to ``path`` atomically (temp file, fsync, rename)."""
+def save_snapshot(state: MemoryState, path: Path) -> dict[int, int]:
+    """Write the state to ``path`` atomically (temp file, fsync, rename); return the
+    log positions it holds."""
     with state.lock:
+        positions = state.positions()
         meta = {
             "version": FORMAT_VERSION,
             "users": state.users.to_list(),
             "items": state.items.to_list(),
             "categories": state.categories.to_list(),
             "catalog": [dataclasses.asdict(item) for item in state.catalog.values()],
-            "positions": {str(p): o for p, o in state.positions().items()},
+            "positions": {str(p): o for p, o in positions.items()},
             "landmark_ms": state.landmark_ms,
             "clock_ms": state.clock_ms,
         }
@@ -67,6 +70,7 @@ def save_snapshot(state: MemoryState, path: Path) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+    return positions
 
 
 def load_snapshot(settings: Settings, path: Path) -> MemoryState:
@@ -112,13 +116,21 @@ class SnapshotSchedule:
 
     Installed by the embedded wiring as the processor's after-batch hook; each
     snapshot also forgets users past the profile TTL (so the snapshot is as small
-    as the active set).
+    as the active set). ``on_saved`` hears of the positions each snapshot holds (the
+    embedded log compacts up to them).
     """
 
-    def __init__(self, state: MemoryState, path: Path, settings: StateSettings) -> None:
+    def __init__(
+        self,
+        state: MemoryState,
+        path: Path,
+        settings: StateSettings,
+        on_saved: Callable[[dict[int, int]], object] = lambda positions: None,
+    ) -> None:
         self.state = state
         self.path = path
         self.settings = settings
+        self.on_saved = on_saved
         self._since = 0
         self._last = time.monotonic()
 
@@ -131,7 +143,8 @@ class SnapshotSchedule:
             self.save()
 
     def save(self) -> None:
-        """Write the snapshot now."""
-        save_snapshot(self.state, self.path)
+        """Write the snapshot now, then tell ``on_saved`` the positions it holds."""
+        positions = save_snapshot(self.state, self.path)
+        self.on_saved(positions)
         self._since = 0
         self._last = time.monotonic()
