@@ -101,6 +101,7 @@ class EngineStatus:
     retrain: RetrainStatus | None
     drift: tuple[FeatureDrift, ...] = ()
     replay: ReplayProgress | None = None
+    model_error: str | None = None
 
 
 class Engine(Generic[StateT]):
@@ -337,6 +338,7 @@ class Engine(Generic[StateT]):
             retrain,
             tuple(drift.drift()) if drift is not None else (),
             replay,
+            self.models.error if self.models is not None else None,
         )
 
     def on_close(self, release: Callable[[], None]) -> None:

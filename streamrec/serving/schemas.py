@@ -124,6 +124,11 @@ class ReadyOut(BaseModel):
         description="While the log tail found at start is replayed: applied and target "
         "offsets per partition and the events remaining.",
     )
+    model_error: str | None = Field(
+        default=None,
+        description="Why the newest published model version is not in use (the one "
+        "named by model_version still serves).",
+    )
 
 
 class Erased(BaseModel):

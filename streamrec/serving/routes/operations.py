@@ -32,6 +32,7 @@ async def readyz(engine: EngineDep) -> JSONResponse:
         processor_error=status.processor_error,
         retrain=status.retrain.as_dict() if status.retrain is not None else None,
         replay=status.replay.as_dict() if status.replay is not None else None,
+        model_error=status.model_error,
     )
     return JSONResponse(body.model_dump(), status_code=200 if status.ready else 503)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,16 +83,23 @@ def load_snapshot(settings: Settings, path: Path) -> MemoryState:
         If the file cannot be read or has another format version.
     """
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as exc:
+        meta = orjson.loads(arrays.pop("meta").tobytes())
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise CorruptData(f"snapshot {path} is unreadable: {exc}") from exc
-    meta = orjson.loads(arrays.pop("meta").tobytes())
-    if meta.get("version") != FORMAT_VERSION:
-        raise CorruptData(
-            f"snapshot {path} has format {meta.get('version')}, expected {FORMAT_VERSION}"
-        )
+    if not isinstance(meta, dict) or meta.get("version") != FORMAT_VERSION:
+        found = meta.get("version") if isinstance(meta, dict) else None
+        raise CorruptData(f"snapshot {path} has format {found}, expected {FORMAT_VERSION}")
+    try:
+        return _restore(settings, arrays, meta)
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise CorruptData(f"snapshot {path} is inconsistent: {exc!r}") from exc
 
+
+def _restore(
+    settings: Settings, arrays: dict[str, np.ndarray], meta: dict[str, Any]
+) -> MemoryState:
     def section(prefix: str) -> dict[str, np.ndarray]:
         return {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
 
