@@ -146,6 +146,9 @@ class LogSettings(_Section):
     group_commit_ms: float = Field(default=2.0, ge=0)
     segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
     fsync: bool = True
+    disk_full_retry_s: float = Field(
+        default=5.0, gt=0, description="Retry-After of appends refused by a full disk."
+    )
     retention_bytes: int = Field(
         default=0,
         ge=0,

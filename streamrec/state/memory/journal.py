@@ -9,6 +9,7 @@ was never acknowledged and is skipped.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import threading
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import orjson
 
+from streamrec.errors import Overloaded
 from streamrec.state.base import Catalog, CatalogItem
 
 
@@ -63,7 +65,23 @@ class CatalogJournal:
         self._write(b"".join(orjson.dumps(dataclasses.asdict(i)) + b"\n" for i in items))
 
     def _write(self, data: bytes) -> None:
-        with self._lock, self.path.open("ab") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        """Append and fsync; a failed write is cut off again, so the journal never
+        holds a torn line before a later one.
+
+        Raises
+        ------
+        Overloaded
+            If the disk is full (nothing was recorded).
+        """
+        with self._lock, self.path.open("ab", buffering=0) as handle:
+            size = handle.tell()
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[handle.write(view) or 0 :]
+                os.fsync(handle.fileno())
+            except OSError as exc:
+                handle.truncate(size)
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise Overloaded(f"catalog journal {self.path}: the disk is full", 5.0) from exc
+                raise

@@ -61,10 +61,14 @@ def save_snapshot(state: MemoryState, path: Path) -> dict[int, int]:
     arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(path.name + ".tmp")
-    with temp.open("wb") as handle:
-        np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with temp.open("wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)  # a full disk must not keep a partial snapshot
+        raise
     os.replace(temp, path)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
