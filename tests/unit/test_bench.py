@@ -80,3 +80,19 @@ def test_bench_all_quick_measures_every_figure(tmp_path: Path, shared_data: Path
     assert [r["timed_out"] for r in freshness] == [0, 0]
     for plot in ("throughput", "latency", "memory", "active-set"):
         assert (out / f"scale-{plot}.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_bench_soak_samples_the_server_and_plots(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    argv = ["soak", "--minutes", "0.25", "--sample-s", "5", "--read-rate", "20"]
+    assert main([*argv, "--out", str(out)]) == 0
+    document = json.loads((out / "soak.json").read_text())
+    rows = document["rows"]
+    assert len(rows) >= 3
+    for row in rows:
+        assert row["rss_mib"] > 0 and row["open_fds"] > 0 and row["errors"] == 0
+    assert sum(r["reads"] for r in rows) > 0 and any(r["p99_ms"] > 0 for r in rows)
+    assert document["params"]["write_events_per_s_measured"] > 0
+    assert (out / "soak.png").stat().st_size > 0
+    assert any(note.startswith("RSS") for note in document["notes"])
