@@ -31,6 +31,7 @@ from streamrec.client.errors import (
 )
 from streamrec.client.models import (
     Accepted,
+    Erased,
     Event,
     EventType,
     Health,
@@ -71,6 +72,7 @@ __all__ = [
     "ItemStats",
     "ItemStored",
     "ItemsStored",
+    "Erased",
     "NotFoundError",
     "Profile",
     "QueueFullError",

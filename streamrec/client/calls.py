@@ -25,6 +25,7 @@ from streamrec import __version__
 from streamrec.client.errors import StreamrecClientError, http_error, is_error_body
 from streamrec.client.models import (
     Accepted,
+    Erased,
     Event,
     Health,
     ItemDetail,
@@ -246,6 +247,16 @@ def get_item(item_id: str) -> Call[ItemDetail]:
 def profile(user_id: str) -> Call[Profile]:
     """The user's real-time features (``GET /v1/users/{user_id}/profile``)."""
     return Call("GET", f"/v1/users/{_id(user_id)}/profile", Profile)
+
+
+def delete_user(user_id: str) -> Call[Erased]:
+    """Erase a user everywhere (``DELETE /v1/users/{user_id}``, admin)."""
+    return Call("DELETE", f"/v1/users/{_id(user_id)}", Erased)
+
+
+def delete_item(item_id: str) -> Call[Erased]:
+    """Erase an item everywhere (``DELETE /v1/items/{item_id}``, admin)."""
+    return Call("DELETE", f"/v1/items/{_id(item_id)}", Erased)
 
 
 def health() -> Call[Health]:

@@ -20,6 +20,7 @@ from streamrec.serving.schemas import ItemIn
 
 __all__ = [
     "Accepted",
+    "Erased",
     "Event",
     "EventType",
     "Health",
@@ -68,6 +69,8 @@ class RecommendationList(ResponseModel):
     model_version: str | None
     recommendation_id: str
     fallback: bool
+    #: Why the list may be stale ("replaying" while the server replays its log at start).
+    degraded: list[str] = []
 
     @property
     def item_ids(self) -> list[str]:
@@ -87,6 +90,15 @@ class ItemStored(ResponseModel):
 
     item_id: str
     stored: bool
+
+
+class Erased(ResponseModel):
+    """``DELETE /v1/users/{id}`` or ``/v1/items/{id}``: the erasure is durable, and
+    ``applied`` once the online state reflects it."""
+
+    erased: str
+    id: str
+    applied: bool
 
 
 class ItemsStored(ResponseModel):
@@ -178,6 +190,10 @@ class Readiness(ResponseModel):
     lag: int
     processor_error: str | None
     retrain: dict[str, Any] | None
+    #: The start-up replay's progress (applied, target, remaining) while it runs.
+    replay: dict[str, Any] | None = None
+    #: Why the newest published model version is not in use.
+    model_error: str | None = None
 
     @property
     def ready(self) -> bool:

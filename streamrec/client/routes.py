@@ -74,5 +74,7 @@ class Routes:
     post_items = Endpoint(calls.post_items)
     get_item = Endpoint(calls.get_item)
     profile = Endpoint(calls.profile)
+    delete_user = Endpoint(calls.delete_user)
+    delete_item = Endpoint(calls.delete_item)
     health = Endpoint(calls.health)
     ready = Endpoint(calls.ready)

@@ -20,7 +20,6 @@ def list_response(rec: Recommendation) -> Response:
         "model_version": rec.model_version,
         "recommendation_id": rec.recommendation_id,
         "fallback": rec.fallback,
+        "degraded": rec.degraded,
     }
-    if rec.degraded:
-        body["degraded"] = rec.degraded
     return Response(orjson.dumps(body), media_type="application/json")

@@ -78,7 +78,7 @@ class RecommendationOut(BaseModel):
     degraded: list[str] = Field(
         default_factory=list,
         description='Why the list may be stale: "replaying" while the engine replays its '
-        "log at start (absent when up to date).",
+        "log at start (empty when up to date).",
     )
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from streamrec.client import (
     Accepted,
+    Erased,
     Event,
     Health,
     ItemDetail,
@@ -48,6 +49,8 @@ ROUTES: list[tuple[str, str, int, type[BaseModel], str]] = [
     ("get", "/v1/users/{user_id}/profile", 200, Profile, "profile"),
     ("get", "/healthz", 200, Health, "health"),
     ("get", "/readyz", 200, Readiness, "ready"),
+    ("delete", "/v1/users/{user_id}", 200, Erased, "delete_user"),
+    ("delete", "/v1/items/{item_id}", 200, Erased, "delete_item"),
 ]
 NOT_FOR_THE_CLIENT = {("get", "/metrics")}  # Prometheus scrapes it, in its text format
 
