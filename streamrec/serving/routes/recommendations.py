@@ -19,6 +19,7 @@ from streamrec.serving.dependencies import (
     list_size,
 )
 from streamrec.serving.list_options import ListOptionsDep
+from streamrec.serving.replay import Replayed
 from streamrec.serving.responses import list_response
 from streamrec.serving.schemas import ExplanationOut, RecommendationOut
 from streamrec.state.base import Ranking
@@ -37,6 +38,7 @@ async def recommendations(
     settings: SettingsDep,
     metrics: MetricsDep,
     options: ListOptionsDep,
+    _: Replayed,
     k: K = None,
     page_token: Annotated[str | None, Query(max_length=1_000_000)] = None,
     variant: IdQuery = None,
@@ -73,6 +75,7 @@ async def popular(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    _: Replayed,
     k: K = None,
     category: IdQuery = None,
 ) -> Response:
@@ -91,6 +94,7 @@ async def trending(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    _: Replayed,
     k: K = None,
     category: IdQuery = None,
 ) -> Response:
@@ -108,6 +112,7 @@ async def similar(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    _: Replayed,
     k: K = None,
     user_id: IdQuery = None,
 ) -> Response:
