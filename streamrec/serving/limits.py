@@ -88,11 +88,17 @@ def is_json(headers: Mapping[str, str]) -> bool:
     )
 
 
+#: The query parameters that take a list, one value per occurrence (list shaping's
+#: ``rules=``, evaluated in order).
+REPEATABLE_PARAMETERS = frozenset({"rules"})
+
+
 def repeated_parameters(query_string: bytes) -> list[str]:
-    """The names given more than once in a query string (every API parameter is one
-    value; a second would be silently dropped)."""
+    """The names given more than once in a query string (every other API parameter
+    is one value; a second would be silently dropped), past
+    :data:`REPEATABLE_PARAMETERS`."""
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    counts = Counter(name for name, _ in pairs)
+    counts = Counter(name for name, _ in pairs if name not in REPEATABLE_PARAMETERS)
     return sorted(name for name, count in counts.items() if count > 1)
 
 
