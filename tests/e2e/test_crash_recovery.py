@@ -1,6 +1,6 @@
 """A server killed with SIGKILL mid-ingest loses no acknowledged event, and counts none
 twice: once after a snapshot, and twenty times at random points (mid-batch,
-mid-snapshot, mid-catalog-write, mid-model-publish)."""
+mid-log-rotation, mid-snapshot, mid-catalog-write, mid-model-publish)."""
 
 from __future__ import annotations
 
@@ -30,10 +30,14 @@ pytestmark = pytest.mark.slow
 
 @contextmanager
 def server(
-    data_dir: Path, snapshot_every: int = 700
+    data_dir: Path, snapshot_every: int = 700, segment_bytes: int = 64 * 1024 * 1024
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
-    env = {**os.environ, "STREAMREC_STATE__SNAPSHOT_EVERY_EVENTS": str(snapshot_every)}
+    env = {
+        **os.environ,
+        "STREAMREC_STATE__SNAPSHOT_EVERY_EVENTS": str(snapshot_every),
+        "STREAMREC_LOG__SEGMENT_BYTES": str(segment_bytes),
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -193,14 +197,15 @@ def _stream_from(url: str, acknowledged: list[int], stop: threading.Event, first
 
 @pytest.mark.timeout(1500)
 def test_twenty_sigkills_at_random_points_lose_and_double_nothing(tmp_path: Path) -> None:
-    """Kill -9 the server 20 times while it ingests, snapshots (every 300 events),
-    writes the catalog and, every third round, while ``streamrec train`` publishes."""
+    """Kill -9 the server 20 times while it ingests, rolls log segments (32 KiB each),
+    snapshots (every 300 events), writes the catalog and, every third round, while
+    ``streamrec train`` publishes."""
     rng = random.Random(14)
     acknowledged: list[int] = []
     stored: list[int] = []
     next_event = next_item = 0
     for round_ in range(20):
-        with server(tmp_path, snapshot_every=300) as (process, url):
+        with server(tmp_path, snapshot_every=300, segment_bytes=32_768) as (process, url):
             stop = threading.Event()
             workers = [
                 threading.Thread(target=_stream_from, args=(url, acknowledged, stop, next_event)),
@@ -229,11 +234,15 @@ def test_twenty_sigkills_at_random_points_lose_and_double_nothing(tmp_path: Path
             next_item += 1_000_000
     assert len(acknowledged) > 1_000 and stored
 
-    with server(tmp_path) as (_, url), httpx.Client(base_url=url) as client:
+    with (
+        server(tmp_path, segment_bytes=32_768) as (_, url),
+        httpx.Client(base_url=url) as client,
+    ):
         deadline = time.monotonic() + 60
         while client.get("/readyz").json()["lag"] > 0:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        assert len(list((tmp_path / "log" / "segments").iterdir())) > 3  # it rolled
         for n in acknowledged[::11] + acknowledged[-50:]:
             stats = client.get(f"/v1/items/e{n}").json()["stats"]
             assert stats["counts"] == {"view": 1}, n
