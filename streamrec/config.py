@@ -119,6 +119,24 @@ class CooccurrenceSettings(_Section):
     popularity_damping: float = Field(default=0.0, ge=0, le=1)
 
 
+class InfluenceSettings(_Section):
+    """How much one user can add to what everyone is served (popularity, trending and
+    co-occurrence); the user's own profile is never limited.
+
+    An interaction counts for those shared aggregates only while the user has fewer
+    than ``pair_cap`` remembered interactions (the last ``profile.recent_items``) with
+    the same item in the preceding ``pair_window_s`` seconds, and only if the user is
+    not a bot: with ``bot_events`` set, a user whose last ``bot_events`` interactions
+    all fall within the preceding ``bot_window_s`` seconds is one (0 turns that off;
+    some datasets replay bulk imports at such rates).
+    """
+
+    pair_cap: int = Field(default=5, ge=1)
+    pair_window_s: float = Field(default=3600.0, gt=0)
+    bot_events: int = Field(default=0, ge=0)
+    bot_window_s: float = Field(default=60.0, gt=0)
+
+
 class RecommendSettings(_Section):
     """Candidate generation and blending."""
 
@@ -147,6 +165,21 @@ class LogSettings(_Section):
     group_commit_ms: float = Field(default=2.0, ge=0)
     segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
     fsync: bool = True
+    disk_full_retry_s: float = Field(
+        default=5.0, gt=0, description="Retry-After of appends refused by a full disk."
+    )
+    retention_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Embedded log: delete the oldest segments past this many bytes, "
+        "once a snapshot holds them (0: keep everything).",
+    )
+    retention_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="Embedded log: delete segments last written longer ago than this, "
+        "once a snapshot holds them (0: keep everything).",
+    )
 
 
 class StateSettings(_Section):
@@ -202,6 +235,19 @@ class ServingSettings(_Section):
     port: int = Field(default=8000, ge=0, le=65535)
     max_events_per_request: int = Field(default=10_000, ge=1)
     wait_timeout_s: float = Field(default=10.0, gt=0)
+    max_lag_events: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="Past this processor lag, POST /v1/events answers 503 with "
+        "Retry-After (0: no bound).",
+    )
+    retry_after_s: float = Field(default=1.0, gt=0)
+    replay_wait_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long after the start reads wait for the replay of the log tail; "
+        'past it, lists are served flagged degraded: ["replaying"].',
+    )
     state_timeout_s: float = Field(
         default=0.5,
         gt=0,
@@ -283,6 +329,7 @@ class Settings(BaseSettings):
     decay: DecaySettings = DecaySettings()
     profile: ProfileSettings = ProfileSettings()
     cooccurrence: CooccurrenceSettings = CooccurrenceSettings()
+    influence: InfluenceSettings = InfluenceSettings()
     recommend: RecommendSettings = RecommendSettings()
     log: LogSettings = LogSettings()
     state: StateSettings = StateSettings()

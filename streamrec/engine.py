@@ -22,7 +22,10 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from streamrec.backpressure import Backpressure
+from streamrec.catchup import REPLAYING, ReplayProgress, StartupReplay
 from streamrec.config import Settings
+from streamrec.erasures import erasure_batch
 from streamrec.errors import BackendUnavailable
 from streamrec.events import EventBatch
 from streamrec.experiments.attributor import Attributor
@@ -115,6 +118,8 @@ class EngineStatus:
     retrain: RetrainStatus | None
     drift: tuple[FeatureDrift, ...] = ()
     serving: AppliedSettings | None = None
+    replay: ReplayProgress | None = None
+    model_error: str | None = None
 
 
 class Engine(Generic[StateT]):
@@ -174,6 +179,8 @@ class Engine(Generic[StateT]):
         self._acceptance = processor.acceptance if processor is not None else None
         self._drift = self.telemetry.drift
         self.retrain: RetrainScheduler | None = None
+        self.replay: StartupReplay | None = None
+        self.admission: Backpressure | None = None
         self.editorial = EditorialList()
         self.tuned = TunedSettings(settings, models)
         self.recommender = self._recommender(settings, self.tuned)
@@ -223,12 +230,17 @@ class Engine(Generic[StateT]):
         TimeoutError
             If ``wait`` and the state did not apply the events within
             ``serving.wait_timeout_s`` (they are durable all the same).
+        Overloaded
+            If the processor is too far behind (see :mod:`streamrec.backpressure`);
+            nothing was stored.
         """
         if self.log is None:
             if self.attributor is not None:
                 self.attributor.apply(batch)
             self.state.apply(batch)
             return batch
+        if self.admission is not None:
+            self.admission.check()
         logged = self.log.append(batch)
         if self._acceptance is not None:
             self._acceptance.accepted(logged)
@@ -256,6 +268,24 @@ class Engine(Generic[StateT]):
         if self.models is not None:
             self.models.add_items(items)
 
+    def erase(self, users: Sequence[str] = (), items: Sequence[str] = ()) -> bool:
+        """Delete users and items everywhere: catalog entries at once (durably), the
+        rest through an erasure record in the log (see :mod:`streamrec.erasures`).
+
+        Returns whether the online state applied the erasure within
+        ``serving.wait_timeout_s`` (it is durable either way).
+        """
+        if items:
+            if self.journal is not None:
+                self.journal.remove(items)
+            self.state.remove(items)
+        batch = erasure_batch(users, items)
+        if self.log is None:
+            self.state.apply(batch)
+            return True
+        logged = self.log.append(batch)
+        return self._wait_for(_ends(logged), self.settings.serving.wait_timeout_s)
+
     # -- reads ----------------------------------------------------------------
 
     def recommend(
@@ -278,7 +308,8 @@ class Engine(Generic[StateT]):
         if self._drift is not None and not fallback:
             self._drift.served([item.score for item in found.items])
         latency_ms = (time.perf_counter() - started) * 1000
-        return self.experiments.served(_flagged(found, fallback), arm, RECOMMENDATIONS, latency_ms)
+        found = self._flagged(found, fallback)
+        return self.experiments.served(found, arm, RECOMMENDATIONS, latency_ms)
 
     def explain(
         self,
@@ -305,7 +336,7 @@ class Engine(Generic[StateT]):
         arm = self.experiments.arm(user_id, SIMILAR)
         with self.read_watch() as degraded:
             found = arm.run(lambda r: r.similar(item_id, k), k)
-        found = dataclasses.replace(_flagged(found, degraded()), user_id=user_id)
+        found = dataclasses.replace(self._flagged(found, degraded()), user_id=user_id)
         latency_ms = (time.perf_counter() - started) * 1000
         return self.experiments.served(found, arm, SIMILAR, latency_ms)
 
@@ -313,7 +344,30 @@ class Engine(Generic[StateT]):
         """The popular or trending list (optionally of one primary category)."""
         with self.read_watch() as degraded:
             found = self.recommender.ranked(ranking, k, category)
-        return _flagged(found, degraded())
+        return self._flagged(found, degraded())
+
+    def replaying(self) -> bool:
+        """Whether the state is still replaying the log tail it found at start."""
+        return self.replay is not None and self.replay.running
+
+    def await_replay(self) -> bool:
+        """Block while the start-up replay runs, at most until ``serving.replay_wait_s``
+        after the start; whether it is over. Call it off the event loop."""
+        replay = self.replay
+        if replay is None or not replay.running:
+            return True
+        budget = replay.wait_budget_s()
+        if budget > 0:
+            self._wait_for(replay.target, budget)
+        return not replay.running
+
+    def _flagged(self, found: Recommendation, fallback: bool) -> Recommendation:
+        degraded = (REPLAYING,) if self.replaying() else ()
+        if fallback or degraded:
+            return dataclasses.replace(
+                found, fallback=found.fallback or fallback, degraded=(*found.degraded, *degraded)
+            )
+        return found
 
     def item(self, item_id: str) -> tuple[CatalogItem | None, ItemStats | None]:
         """An item's catalog entry and live statistics (``None`` where unknown)."""
@@ -394,18 +448,22 @@ class Engine(Generic[StateT]):
         return partition_lag(self.log.end_positions(), self.state.positions())
 
     def status(self) -> EngineStatus:
-        """Readiness (ready unless the processor's last step failed), and drift."""
+        """Readiness (ready unless the processor's last step failed or the start-up
+        replay still runs, with its progress), and drift."""
         error = self.progress.last_error if self.progress is not None else None
         retrain = self.retrain.status() if self.retrain is not None else None
         drift = self.telemetry.drift
+        replay = self.replay.progress() if self.replay is not None else None
         return EngineStatus(
-            error is None,
+            error is None and replay is None,
             self.lag(),
             self.model_version,
             error,
             retrain,
             tuple(drift.drift()) if drift is not None else (),
             self.tuned.current(),
+            replay,
+            self.models.error if self.models is not None else None,
         )
 
     def on_close(self, release: Callable[[], None]) -> None:
@@ -433,7 +491,3 @@ def _ends(batch: EventBatch) -> Positions:
     for partition, offset in zip(batch.partition.tolist(), batch.offset.tolist(), strict=True):
         ends[partition] = max(ends.get(partition, 0), offset + 1)
     return ends
-
-
-def _flagged(found: Recommendation, degraded: bool) -> Recommendation:
-    return dataclasses.replace(found, fallback=True) if degraded else found

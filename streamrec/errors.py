@@ -51,6 +51,15 @@ class BackendUnavailable(StreamrecError):
     """An external store or log did not answer; the caller may degrade or retry."""
 
 
+class Overloaded(BackendUnavailable):
+    """Writes are refused for now (the processor is too far behind, or the disk is
+    full); nothing was stored. Retry after ``retry_after_s`` seconds."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class CorruptData(StreamrecError):
     """Stored data failed an integrity check (checksum, format, version)."""
 

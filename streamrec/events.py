@@ -57,6 +57,12 @@ class EventType(StrEnum):
 EVENT_TYPES: tuple[EventType, ...] = tuple(EventType)
 TYPE_CODE: dict[str, int] = {t.value: code for code, t in enumerate(EVENT_TYPES)}
 N_TYPES = len(EVENT_TYPES)
+#: Type codes of erasure records (tombstones) in the log: never sent as events,
+#: written by ``DELETE /v1/users/{id}`` and ``DELETE /v1/items/{id}`` (see
+#: :mod:`streamrec.erasures`). An erasure of a user carries an empty item id, and
+#: an erasure of an item an empty user id.
+ERASE_USER = -1
+ERASE_ITEM = -2
 
 
 def now_ms() -> int:
@@ -284,8 +290,18 @@ class EventBatch:
         )
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """Each event as a wire-format dict (type names, optional fields omitted)."""
+        """Each event as a wire-format dict (type names, optional fields omitted);
+        an erasure record is ``{"erase": "user"|"item", "user_id"|"item_id", "timestamp"}``."""
         for i in range(len(self)):
+            code = int(self.type[i])
+            if code < 0:
+                kind, field = ("user", "user_id") if code == ERASE_USER else ("item", "item_id")
+                yield {
+                    "erase": kind,
+                    field: getattr(self, field)[i],
+                    "timestamp": int(self.timestamp[i]),
+                }
+                continue
             record: dict[str, Any] = {
                 "user_id": self.user_id[i],
                 "item_id": self.item_id[i],

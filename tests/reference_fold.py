@@ -39,7 +39,10 @@ item only and leaves the profile as it was; a user with impressions only has non
 
 Per item: the count of each event type, the mean and count of rating values, views
 and clicks to carts (``add_to_cart / (view + click)``), carts to purchases, decayed
-popularity (positive weights, ``decay.popularity_half_life_s``, 0 for none) and trending (the
+popularity (positive weights, ``decay.popularity_half_life_s``, 0 for none, of the
+interactions that count for everyone: ``influence`` in the settings — no bot, and
+fewer than ``pair_cap`` remembered interactions of the user with the item in
+``pair_window_s``) and trending (the
 short-window rate minus the long-window rate, over the long rate plus
 ``recommend.trending_prior`` per long half-life).
 
@@ -221,14 +224,16 @@ class ReferenceFold:
         item.by_type.setdefault(kind, _Contributions()).parts.append((1.0, event.timestamp))
         if kind == "rating" and event.value is not None:
             item.ratings.append(event.value)
-        if weight > 0:
+        second = event.timestamp // 1000
+        known = self.users.get(event.user_id)
+        shared = kind == "impression" or known is None or self._counts(known, event, second)
+        if weight > 0 and shared:
             item.popularity.parts.append((weight, event.timestamp))
         if kind == "impression":  # shown to the user, not done by them
             return
 
         caps = self.settings.profile
         user = self.users.setdefault(event.user_id, _User())
-        second = event.timestamp // 1000
         self._session(user, event, second, category)
         rating = None
         if kind == "rating" and event.value is not None:
@@ -251,6 +256,22 @@ class ReferenceFold:
             self._affinity(user, category, weight, event.timestamp)
         user.last_s = max(user.last_s, second)
         user.events += 1
+
+    def _counts(self, user: _User, event: Event, second: int) -> bool:
+        """Whether the interaction counts for popularity and trending: the user is no
+        bot (``bot_events`` remembered interactions within ``bot_window_s``) and has
+        fewer than ``pair_cap`` remembered ones with the item within ``pair_window_s``."""
+        rules = self.settings.influence
+        recent = user.recent
+        bot = 0 < rules.bot_events <= len(recent)
+        if bot and second - recent[rules.bot_events - 1].timestamp // 1000 < rules.bot_window_s:
+            return False
+        same = sum(
+            1
+            for r in recent
+            if r.item_id == event.item_id and second - r.timestamp // 1000 < rules.pair_window_s
+        )
+        return same < rules.pair_cap
 
     def _session(self, user: _User, event: Event, second: int, category: str | None) -> None:
         current = user.session

@@ -1,4 +1,5 @@
-"""``streamrec bench {ingest,processor,serve,served,freshness,memory,scale,train,all} [--quick] …``.
+"""``streamrec bench {ingest,processor,serve,served,freshness,memory,scale,train,all} [--quick] …``,
+and ``streamrec bench soak --minutes N`` (a long mixed load, never part of ``all``).
 
 Each benchmark prints a table and writes ``<out>/<name>.json``; ``scale`` and
 ``serve`` also draw their curves as PNG files in ``<out>``. After the last one,
@@ -17,7 +18,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from streamrec.bench import freshness, ingest, memory, processor, scale, serve, served, train
+from streamrec.bench import (
+    freshness,
+    ingest,
+    memory,
+    processor,
+    scale,
+    serve,
+    served,
+    soak,
+    train,
+)
 from streamrec.bench.common import FULL, QUICK, BenchResult, Sizes
 from streamrec.bench.targets import summarize
 
@@ -34,6 +45,9 @@ _RUNNERS: dict[str, Runner] = {
     "memory": lambda sizes, work, args: memory.run(sizes, work),
     "scale": lambda sizes, work, args: scale.run(sizes, work, args.out),
     "train": lambda sizes, work, args: train.run(sizes, args.movielens),
+    "soak": lambda sizes, work, args: soak.run(
+        args.minutes, args.read_rate, args.sample_s, work, args.out
+    ),
 }
 
 
@@ -74,7 +88,7 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "bench", help="measure ingest, serving, freshness, memory, scale and training"
     )
-    parser.add_argument("benchmark", choices=[*BENCHMARKS, "all"])
+    parser.add_argument("benchmark", choices=[*BENCHMARKS, "soak", "all"])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check it runs")
     parser.add_argument(
         "--out", type=Path, default=Path("bench-results"), help="where JSON and PNG files go"
@@ -90,6 +104,11 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
         default="auto",
         help="HTTP load generator for serve (auto: wrk when installed)",
     )
+    parser.add_argument(
+        "--minutes", type=float, default=30.0, help="soak: how long to run (not part of all)"
+    )
+    parser.add_argument("--read-rate", type=float, default=200.0, help="soak: reads per second")
+    parser.add_argument("--sample-s", type=float, default=10.0, help="soak: seconds per sample")
     parser.set_defaults(handler=cmd_bench)
     return parser
 

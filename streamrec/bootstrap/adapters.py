@@ -12,6 +12,8 @@ its own section (and the data directory, for the embedded adapters).
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +21,19 @@ from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from streamrec.config import Settings
-from streamrec.errors import ConfigError
+from streamrec.errors import ConfigError, CorruptData
 from streamrec.extras import import_extra
 from streamrec.history.base import History
 from streamrec.history.embedded import EmbeddedHistory
 from streamrec.log.base import EventLog
 from streamrec.log.embedded import EmbeddedEventLog
+from streamrec.log.embedded.segments import list_segments
 from streamrec.state.base import ServingState
 from streamrec.state.memory import MemoryState
 from streamrec.state.memory.snapshot import load_snapshot
 
 PortT = TypeVar("PortT")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +107,32 @@ def _kafka_log(url: str, settings: Settings) -> EventLog:
 
 
 def open_memory_state(settings: Settings) -> MemoryState:
-    """The embedded state: restored from the data directory's snapshot, if any."""
+    """The embedded state: restored from the data directory's snapshot, if any.
+
+    A snapshot that fails to load is moved aside (``snapshot.npz.corrupt``) and the
+    state starts empty, to be rebuilt by replaying the whole log, if the log still
+    starts at offset 0 (retention may have deleted what only the snapshot held).
+
+    Raises
+    ------
+    CorruptData
+        If the snapshot is unreadable and the log no longer holds every event.
+    """
     snapshot = snapshot_path(settings.data_dir)
-    return load_snapshot(settings, snapshot) if snapshot.exists() else MemoryState(settings)
+    if not snapshot.exists():
+        return MemoryState(settings)
+    try:
+        return load_snapshot(settings, snapshot)
+    except CorruptData as exc:
+        first = list_segments(log_directory(settings.data_dir))
+        if scheme_of(settings.log.url) == "embedded" and first and first[0][0] > 0:
+            raise CorruptData(
+                f"{exc}; the log starts at offset {first[0][0]}, so it cannot be rebuilt"
+            ) from exc
+        aside = snapshot.with_name(snapshot.name + ".corrupt")
+        os.replace(snapshot, aside)
+        log.warning("%s; moved it to %s and rebuilding the state from the log", exc, aside)
+        return MemoryState(settings)
 
 
 def _memory_state(url: str, settings: Settings) -> ServingState:

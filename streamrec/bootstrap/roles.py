@@ -3,7 +3,8 @@
 - :func:`embedded_engine`: the whole engine in one process — a log (embedded by
   default), the memory state restored from its snapshot and kept snapshotted, the
   catalog journal, a stream-processor thread, the model registry and, for
-  ``streamrec serve``, the retrain schedule.
+  ``streamrec serve``, the retrain schedule; not ready until the log tail found at
+  start is replayed (:mod:`streamrec.catchup`).
 - :func:`api_replica`: a stateless scale-out API process — Kafka log, Redis state
   read through a fallback (answers built while Redis is down say ``fallback``).
 - :func:`open_engine`: one of those two, chosen by the state URL
@@ -23,6 +24,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from streamrec.backpressure import Backpressure
 from streamrec.bootstrap.adapters import (
     catalog_journal_path,
     models_directory,
@@ -34,12 +36,14 @@ from streamrec.bootstrap.adapters import (
     snapshot_path,
 )
 from streamrec.bootstrap.experiments import attribution_path, embedded_parts, memory_parts
+from streamrec.catchup import StartupReplay
 from streamrec.config import Settings
 from streamrec.engine import Engine, StatePositions, partition_lag
 from streamrec.errors import ConfigError
 from streamrec.experiments.attributor import AttributedState
 from streamrec.extras import MissingExtra, import_extra
 from streamrec.history.archive import ARCHIVE_GROUP, HistoryArchiver
+from streamrec.log.embedded import EmbeddedEventLog
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.schedule import Baseline, RetrainScheduler
 from streamrec.models.spark_als import train_spark_bundle
@@ -90,16 +94,18 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
         )
     state = open_memory_state(settings)
     journal = CatalogJournal(catalog_journal_path(settings.data_dir))
-    state.upsert(journal.read())
+    journal.replay(state)
     event_log = open_log(settings)
     registry = ModelRegistry(ModelStore(models_directory(settings.data_dir)))
     parts = embedded_parts(settings)
     attribution_file = attribution_path(settings.data_dir)
+    compact = event_log.compact if isinstance(event_log, EmbeddedEventLog) else None
     snapshots = SnapshotSchedule(
         state,
         snapshot_path(settings.data_dir),
         settings.state,
         companions=(lambda: parts.attribution.save(attribution_file),),
+        on_saved=(lambda held: compact(held.get(0, 0))) if compact else lambda held: None,
     )
     folded = AttributedState(state, parts.attributor)
     consumer = event_log.consumer(STATE_GROUP)
@@ -129,6 +135,10 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
         attributor=parts.attributor,
         experiment_store=parts.store,
     )
+    engine.replay = StartupReplay(
+        event_log.end_positions(), state.positions, settings.serving.replay_wait_s
+    )
+    engine.admission = _backpressure(engine, refresh_s=0.0)
     engine.on_close(event_log.close)
     engine.on_close(parts.attributor.served_log.close)
     engine.on_close(snapshots.save)
@@ -139,6 +149,12 @@ def embedded_engine(settings: Settings, *, retrain: bool = False) -> Engine[Memo
     if retrain:
         engine.retrain = _retrain_schedule(engine, registry)
     return engine
+
+
+def _backpressure(engine: Engine[Any], refresh_s: float) -> Backpressure:
+    """Writes refused past ``serving.max_lag_events`` of processor lag."""
+    serving = engine.settings.serving
+    return Backpressure(engine.lag, serving.max_lag_events, serving.retry_after_s, refresh_s)
 
 
 def primary_categories(catalog: Catalog) -> CategoryLookup:
@@ -234,6 +250,10 @@ def api_replica(settings: Settings) -> Engine[Any]:
         read_watch=fallback.degradation_watch,
         telemetry=EngineTelemetry(drift=drift, caches={"rankings": reads.ranking_cache}),
     )
+    engine.replay = StartupReplay(
+        event_log.end_positions(), redis.positions, settings.serving.replay_wait_s
+    )
+    engine.admission = _backpressure(engine, refresh_s=1.0)
     engine.on_close(state.close)
     engine.on_close(event_log.close)
     registry.start()

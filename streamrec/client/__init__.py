@@ -32,6 +32,7 @@ from streamrec.client.errors import (
 from streamrec.client.models import (
     Accepted,
     EditorialList,
+    Erased,
     Event,
     EventType,
     ExperimentInfo,
@@ -83,6 +84,7 @@ __all__ = [
     "ItemStats",
     "ItemStored",
     "ItemsStored",
+    "Erased",
     "NotFoundError",
     "Profile",
     "QueueFullError",

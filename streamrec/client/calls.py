@@ -26,6 +26,7 @@ from streamrec.client.errors import StreamrecClientError, http_error, is_error_b
 from streamrec.client.models import (
     Accepted,
     EditorialList,
+    Erased,
     Event,
     ExperimentInfo,
     ExperimentList,
@@ -294,6 +295,16 @@ def get_experiment(experiment_id: str) -> Call[ExperimentInfo]:
 def experiment_report(experiment_id: str) -> Call[ExperimentReport]:
     """An experiment's report (``GET /v1/experiments/{experiment_id}/report``)."""
     return Call("GET", f"/v1/experiments/{_id(experiment_id)}/report", ExperimentReport)
+
+
+def delete_user(user_id: str) -> Call[Erased]:
+    """Erase a user everywhere (``DELETE /v1/users/{user_id}``, admin)."""
+    return Call("DELETE", f"/v1/users/{_id(user_id)}", Erased)
+
+
+def delete_item(item_id: str) -> Call[Erased]:
+    """Erase an item everywhere (``DELETE /v1/items/{item_id}``, admin)."""
+    return Call("DELETE", f"/v1/items/{_id(item_id)}", Erased)
 
 
 def health() -> Call[Health]:

@@ -20,6 +20,7 @@ from streamrec.serving.schemas import ItemIn
 
 __all__ = [
     "Accepted",
+    "Erased",
     "Event",
     "EventType",
     "ExperimentInfo",
@@ -79,6 +80,8 @@ class RecommendationList(ResponseModel):
     recommendation_id: str
     fallback: bool
     next_page_token: str | None = None
+    #: What was left out or may be stale: candidate sources dropped under the latency
+    #: budget, or "replaying" while the server replays its log at start.
     degraded: list[str] = Field(default_factory=list)
 
     @property
@@ -120,6 +123,15 @@ class ItemStored(ResponseModel):
 
     item_id: str
     stored: bool
+
+
+class Erased(ResponseModel):
+    """``DELETE /v1/users/{id}`` or ``/v1/items/{id}``: the erasure is durable, and
+    ``applied`` once the online state reflects it."""
+
+    erased: str
+    id: str
+    applied: bool
 
 
 class ItemsStored(ResponseModel):
@@ -212,6 +224,10 @@ class Readiness(ResponseModel):
     processor_error: str | None
     retrain: dict[str, Any] | None
     serving: dict[str, Any] | None = None  # tuned settings of the model version in use
+    #: The start-up replay's progress (applied, target, remaining) while it runs.
+    replay: dict[str, Any] | None = None
+    #: Why the newest published model version is not in use.
+    model_error: str | None = None
 
     @property
     def ready(self) -> bool:

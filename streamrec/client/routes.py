@@ -77,6 +77,8 @@ class Routes:
     post_items = Endpoint(calls.post_items)
     get_item = Endpoint(calls.get_item)
     profile = Endpoint(calls.profile)
+    delete_user = Endpoint(calls.delete_user)
+    delete_item = Endpoint(calls.delete_item)
     health = Endpoint(calls.health)
     ready = Endpoint(calls.ready)
     put_experiment = Endpoint(calls.put_experiment)

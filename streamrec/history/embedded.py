@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from streamrec.erasures import is_erasure, without_erased
 from streamrec.errors import InvalidInput
 from streamrec.events import EventBatch
 from streamrec.log.embedded.segments import read_frames
@@ -44,7 +45,9 @@ class EmbeddedHistory:
         The log is in offset order, not time order, so a scan reads every frame,
         keeps the events inside the window and sorts them (a stable sort of the
         timestamps, so ties stay in offset order) before yielding chunks. Memory
-        grows with the number of events in the window.
+        grows with the number of events in the window. Events of a user or item
+        erased later in the log are left out, and so are the erasure records (see
+        :mod:`streamrec.erasures`); an erasure outside the time window still applies.
 
         Raises
         ------
@@ -63,11 +66,12 @@ class EmbeddedHistory:
                 keep &= batch.timestamp >= since_ms
             if until_ms is not None:
                 keep &= batch.timestamp < until_ms
+            keep |= is_erasure(batch)
             if keep.all():
                 parts.append(batch)
             elif keep.any():
                 parts.append(batch.take(np.flatnonzero(keep)))
-        events = EventBatch.concat(parts)
+        events = without_erased(EventBatch.concat(parts))
         order = np.argsort(events.timestamp, kind="stable")
         for start in range(0, len(order), chunk_size):
             yield events.take(order[start : start + chunk_size])

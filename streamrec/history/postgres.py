@@ -20,8 +20,9 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
+from streamrec.erasures import is_erasure
 from streamrec.errors import BackendUnavailable, ConfigError, InvalidInput
-from streamrec.events import EventBatch
+from streamrec.events import ERASE_USER, EventBatch
 
 _COLUMNS = (
     '"partition", "offset", user_id, item_id, type, value, ts, '
@@ -190,7 +191,9 @@ class PostgresHistory:
         return len(MIGRATIONS)
 
     def write(self, batch: EventBatch) -> None:
-        """COPY the events into a staging table, then insert the ones not yet stored.
+        """COPY the events into a staging table, then insert the ones not yet stored;
+        an erasure record deletes its subject's events logged before it, in the same
+        transaction.
 
         Raises
         ------
@@ -205,26 +208,51 @@ class PostgresHistory:
         """
         if not len(batch):
             return
+        erasures = is_erasure(batch)
+        events = batch.take(np.flatnonzero(~erasures)) if erasures.any() else batch
         with _driver_errors("write"), self._connection.transaction():
-            if not self._staging_ready:
-                self._connection.execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS events_staging "
-                    '("partition" integer, "offset" bigint, user_id text, item_id text, '
-                    "type smallint, value double precision, ts bigint, session_id text, "
-                    "context jsonb, recommendation_id text) ON COMMIT DELETE ROWS"
-                )
-            with (
-                self._connection.cursor() as cursor,
-                cursor.copy(f"COPY events_staging ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
-            ):
-                copy.set_types(_COPY_TYPES)
-                for row in _rows(batch):
-                    copy.write_row(row)
-            self._connection.execute(
-                f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM events_staging "
-                'ON CONFLICT ("partition", "offset") DO NOTHING'
-            )
+            if len(events):
+                self._insert(events)
+            for row in np.flatnonzero(erasures).tolist():
+                self._erase(batch, row)
         self._staging_ready = True  # only once a transaction creating it has committed
+
+    def _erase(self, batch: EventBatch, row: int) -> None:
+        """Delete the subject's events logged before the erasure record at ``row`` in
+        its partition (and its unlogged ones)."""
+        column = "user_id" if int(batch.type[row]) == ERASE_USER else "item_id"
+        subject = batch.user_id[row] if column == "user_id" else batch.item_id[row]
+        logged = int(batch.offset[row]) >= 0
+        self._connection.execute(
+            f"DELETE FROM events WHERE {column} = %s AND "
+            '("partition" IS NULL OR ("partition" = %s AND "offset" < %s))',
+            (
+                subject,
+                int(batch.partition[row]) if logged else -1,
+                int(batch.offset[row]) if logged else -1,
+            ),
+        )
+
+    def _insert(self, batch: EventBatch) -> None:
+        """COPY ``batch`` into the staging table and insert the rows not yet stored."""
+        if not self._staging_ready:
+            self._connection.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS events_staging "
+                '("partition" integer, "offset" bigint, user_id text, item_id text, '
+                "type smallint, value double precision, ts bigint, session_id text, "
+                "context jsonb, recommendation_id text) ON COMMIT DELETE ROWS"
+            )
+        with (
+            self._connection.cursor() as cursor,
+            cursor.copy(f"COPY events_staging ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            copy.set_types(_COPY_TYPES)
+            for row in _rows(batch):
+                copy.write_row(row)
+        self._connection.execute(
+            f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM events_staging "
+            'ON CONFLICT ("partition", "offset") DO NOTHING'
+        )
 
     def scan(
         self, since_ms: int | None = None, until_ms: int | None = None, chunk_size: int = 100_000

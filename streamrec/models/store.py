@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -169,7 +170,7 @@ class ModelStore:
                     bundle.content = ContentModel.load(path / kind, items=items)
                 else:
                     setattr(bundle, kind, MODEL_TYPES[kind].load(path / kind))
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise CorruptData(f"model version {version!r} is unreadable: {exc}") from exc
         return bundle
 

@@ -1,8 +1,9 @@
 """Item-item co-occurrence: pair generation and a bounded weighted index.
 
 Two items co-occur when the same user interacts with both within the user's last
-``window`` pairable interactions (the seed system used 50). Each positive event adds
-its forward-decayed weight to the pair with every item of that window, in both
+``window`` pairable interactions (the seed system used 50). Each positive event that
+counts for the shared aggregates (:mod:`streamrec.processing.influence`) adds its
+forward-decayed weight to the pair with every distinct item of that window, in both
 directions. :func:`cooccurrence_pairs` is the pure step (events + each user's recent
 window -> weighted pairs); :class:`CooccurrenceIndex` accumulates pairs in an
 open-addressing hash table whose entries are also chained per source item, so a row
@@ -256,6 +257,22 @@ class CooccurrenceIndex:
         if item < 0 or item >= len(self._head):
             return np.empty(0, np.int32), np.empty(0, np.float64)
         return _row(self._keys, self._values, self._chain, self._head, np.int64(item))  # type: ignore[no-any-return]
+
+    def remove_items(self, items: np.ndarray) -> np.ndarray:
+        """Drop every pair from or to ``items`` (erased items); return the items whose
+        rows lost an entry (their own rows included)."""
+        live = self._keys >= 0
+        src = np.where(live, self._keys >> 32, -1)
+        dst = np.where(live, self._keys & 0xFFFFFFFF, -1)
+        gone = live & (np.isin(src, items) | np.isin(dst, items))
+        if not gone.any():
+            return np.empty(0, np.int64)
+        touched = np.unique(src[gone])
+        self._keys[gone] = DELETED
+        self._values[gone] = 0.0
+        self._resize()  # rebuilds every chain from the live entries
+        self._used = len(self)
+        return touched  # type: ignore[no-any-return]
 
     def scale(self, factor: float) -> None:
         """Multiply every weight (used when the decay landmark moves)."""

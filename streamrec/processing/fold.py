@@ -2,7 +2,9 @@
 
 ``fold_batch`` is the single place that turns events into state changes: it interns
 ids, weighs events, moves the decay landmark when needed, runs the compiled profile
-fold (which yields co-occurrence pairs), and scatter-adds item statistics. Every
+fold (which yields co-occurrence pairs and which events count for the shared
+aggregates, see :mod:`streamrec.processing.influence`), and scatter-adds item
+statistics. Every
 state adapter calls it on arrays it holds or has loaded for the batch.
 """
 
@@ -18,6 +20,7 @@ from streamrec.events import EventBatch
 from streamrec.ids import IdMap
 from streamrec.processing.cooccurrence import CooccurrenceIndex
 from streamrec.processing.decay import Decays
+from streamrec.processing.influence import limits_of
 from streamrec.processing.items import ItemTable
 from streamrec.processing.profiles import IMPRESSION, FoldInput, ProfileTable, encode_values
 from streamrec.processing.weights import RATING, event_weights, negative_mask, pairable_table
@@ -100,7 +103,7 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
     }
     pair_weight = positive * factors["cooccurrence"] * _PAIRABLE[batch.type]
     ratings = np.where(batch.type == RATING, batch.value, np.nan)
-    pairs = target.profiles.fold(
+    *pairs, shared = target.profiles.fold(
         FoldInput(
             users=users,
             items=items,
@@ -116,9 +119,12 @@ def fold_batch(target: FoldTarget, batch: EventBatch) -> None:
         _PAIRABLE,
         settings.cooccurrence.window,
         settings.profile.session_gap_s,
+        limits_of(settings.influence),
     )
     target.cooccurrence.add(*pairs)
     # a repeated index is bumped once: fancy-index ``+=`` writes each element once
     target.item_table.neighbors_version[np.concatenate([items, pairs[0]])] += 1
-    target.item_table.add(items, batch.type, positive, pair_weight, factors, ratings)
+    target.item_table.add(
+        items, batch.type, positive * shared, pair_weight * shared, factors, ratings
+    )
     target.clock_ms = max(target.clock_ms, int(batch.timestamp.max()))

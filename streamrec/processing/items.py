@@ -23,6 +23,7 @@ _VECTORS = (
     "neighbors_version",
 )
 _MATRICES = ("type_decayed", "type_counts")
+_COUNTERS = _VECTORS[:6]
 
 
 class ItemTable:
@@ -100,6 +101,16 @@ class ItemTable:
         if rated.any():
             self.rating_sum += np.bincount(items[rated], weights=ratings[rated], minlength=n)
             self.rating_count += np.bincount(items[rated], minlength=n)
+
+    def clear(self, rows: np.ndarray) -> None:
+        """Reset the counters and ratings of items to "never seen" (erased items);
+        their neighbour rows change version. The catalog's category and availability
+        stay: the catalog removes its entries itself."""
+        for name in _COUNTERS:
+            getattr(self, name)[rows] = 0
+        for name in _MATRICES:
+            getattr(self, name)[:, rows] = 0
+        self.neighbors_version[rows] += 1
 
     def scale(self, factors: dict[str, float]) -> None:
         """Multiply decayed counters when the landmark moves."""

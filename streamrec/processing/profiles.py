@@ -35,6 +35,7 @@ import numpy as np
 
 from streamrec.config import ProfileSettings
 from streamrec.events import TYPE_CODE, EventType
+from streamrec.processing.influence import counts_for_everyone
 
 ADD_TO_CART = TYPE_CODE[EventType.ADD_TO_CART]
 REMOVE_FROM_CART = TYPE_CODE[EventType.REMOVE_FROM_CART]
@@ -187,10 +188,20 @@ class ProfileTable:
         self.affinity_weight *= np.float32(factor)
 
     def fold(
-        self, batch: FoldInput, pairable_types: np.ndarray, window: int, session_gap_s: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Apply a batch in order; return the co-occurrence pairs it produced."""
-        return _fold(  # type: ignore[no-any-return]
+        self,
+        batch: FoldInput,
+        pairable_types: np.ndarray,
+        window: int,
+        session_gap_s: float,
+        limits: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Apply a batch in order; return the co-occurrence pairs it produced and, per
+        event, whether it counts for the shared aggregates (``limits``: see
+        :func:`streamrec.processing.influence.limits_of`)."""
+        shared = np.ones(len(batch.users), np.bool_)
+        src, dst, weight = _fold(
+            shared,
+            limits,
             batch.users,
             batch.items,
             batch.types,
@@ -228,6 +239,7 @@ class ProfileTable:
             self.last_seconds,
             self.events,
         )
+        return src, dst, weight, shared
 
 
 @numba.njit(cache=True)
@@ -298,7 +310,19 @@ def _add_affinity(categories, weights, row, category, weight):  # type: ignore[n
 
 
 @numba.njit(cache=True)
+def _held(dst, start, stop, item):  # type: ignore[no-untyped-def]
+    """Whether ``item`` is among this event's partners (the pairs from ``start``
+    alternate event -> partner and partner -> event)."""
+    for k in range(start, stop, 2):  # noqa: SIM110 (compiled by numba)
+        if dst[k] == item:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
 def _fold(
+    shared,
+    limits,
     users,
     items,
     types,
@@ -351,9 +375,14 @@ def _fold(
             continue
         u = users[e]
         i = items[e]
-        # co-occurrence with the user's window, before the event joins it
-        if pair_weight[e] > 0 and pairable_types[t]:
+        shared[e] = counts_for_everyone(
+            ring_item, ring_seconds, ring_pos, ring_len, u, i, seconds[e], limits
+        )
+        # co-occurrence with the distinct items of the user's window, before the
+        # event joins it
+        if pair_weight[e] > 0 and pairable_types[t] and shared[e]:
             paired = 0
+            partners = 0
             for back in range(ring_len[u]):
                 if paired >= window:
                     break
@@ -362,8 +391,9 @@ def _fold(
                     continue
                 paired += 1
                 j = ring_item[u, slot]
-                if j == i:
+                if j == i or _held(dst, n - 2 * partners, n, j):
                     continue
+                partners += 1
                 src[n] = i
                 dst[n] = j
                 pw[n] = pair_weight[e]

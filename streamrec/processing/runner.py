@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from streamrec.config import ProcessorSettings
+from streamrec.erasures import events_only
 from streamrec.events import EventBatch
 from streamrec.log.base import LogConsumer
 
@@ -114,7 +115,8 @@ class StreamProcessor:
             self.applied_events += len(batch)
             self._progress.notify_all()
         self.on_applied(len(batch))
-        notify(self.observers, lambda observer: observer.applied(batch, seconds))
+        events = events_only(batch)
+        notify(self.observers, lambda observer: observer.applied(events, seconds))
         return len(batch)
 
     def _run(self) -> None:

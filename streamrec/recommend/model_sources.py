@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from streamrec.config import EventWeights
-from streamrec.errors import CorruptData, NotFound
+from streamrec.errors import CorruptData, NotFound, StreamrecError
 from streamrec.models.bundle import ModelBundle
 from streamrec.models.store import ModelStore
 from streamrec.processing.weights import event_weights
@@ -75,6 +75,8 @@ class ModelRegistry:
         self.poll_interval_s = poll_interval_s
         self.bundle: ModelBundle | None = None
         self._catalog = CatalogWrites()
+        #: Why the newest published version is not in use (``None`` once it is).
+        self.error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="model-registry", daemon=True)
 
@@ -85,16 +87,30 @@ class ModelRegistry:
         return bundle.version if bundle is not None else None
 
     def refresh(self) -> bool:
-        """Load the store's latest version if it is newer; return whether it swapped."""
+        """Load the store's latest version if it is newer; return whether it swapped.
+
+        A version that fails to load leaves the one in use in place and is reported
+        in :attr:`error` (and ``/readyz``) until a newer one loads.
+        """
         latest = self.store.latest_version()
         if latest is None or latest == self.version:
             return False
-        bundle = self.store.load(latest)
+        try:
+            bundle = self.store.load(latest)
+        except StreamrecError as exc:
+            self.error = f"model version {latest} was not loaded: {exc}"
+            log.error("%s; keeping %s", self.error, self.version)
+            return False
+        self._use(bundle)
+        self.error = None
+        log.info("serving models version %s", latest)
+        return True
+
+    def _use(self, bundle: ModelBundle) -> None:
+        """Serve ``bundle``, with the catalog writes it has not seen."""
         with self._catalog.lock:
             self._catalog.replay(bundle)
             self.bundle = bundle
-        log.info("serving models version %s", latest)
-        return True
 
     def add_items(self, items: Sequence[CatalogItem]) -> None:
         """Give newly written catalog items to the content model, now and after swaps."""
@@ -112,16 +128,25 @@ class ModelRegistry:
         return found
 
     def start(self) -> None:
-        """Load what is published now, then watch for new versions."""
+        """Load what is published now (the newest version that loads, if the latest
+        does not), then watch for new versions."""
         self.refresh()
+        if self.bundle is None and self.error is not None:
+            for version in reversed(self.store.versions()):
+                try:
+                    self._use(self.store.load(version))
+                    log.warning("serving the older models version %s", version)
+                    break
+                except StreamrecError:
+                    continue
         self._thread.start()
 
     def _watch(self) -> None:
         while not self._stop.wait(self.poll_interval_s):
             try:
                 self.refresh()
-            except Exception:  # a bad artifact must not stop serving the current one
-                log.exception("loading a new model version failed; keeping %s", self.version)
+            except Exception:  # a failing store must not stop serving the current models
+                log.exception("looking for new models failed; keeping %s", self.version)
 
     def stop(self) -> None:
         """Stop watching."""
@@ -132,6 +157,8 @@ class ModelRegistry:
 
 class FixedModels:
     """A bundle that never changes (offline evaluation, tests)."""
+
+    error: str | None = None
 
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle: ModelBundle | None = bundle

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from streamrec.config import ProcessorSettings
+from streamrec.erasures import events_only
 from streamrec.errors import StreamrecError
 from streamrec.events import EventBatch
 from streamrec.log.kafka import KafkaEventLog
@@ -118,7 +119,8 @@ class Worker:
                 self._rewind = _firsts(batch)
                 raise
             seconds = time.perf_counter() - started
-            notify(self.observers, lambda observer: observer.applied(batch, seconds))
+            events = events_only(batch)
+            notify(self.observers, lambda observer: observer.applied(events, seconds))
         read = self.consumer.positions()
         if read != self._committed:
             self.consumer.commit(read)

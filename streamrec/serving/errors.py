@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 import re
 from typing import Any
 
@@ -19,7 +20,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from streamrec.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, StreamrecError
+from streamrec.errors import (
+    BackendUnavailable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Overloaded,
+    StreamrecError,
+)
 from streamrec.serving.metrics import mark_error
 
 log = logging.getLogger(__name__)
@@ -93,6 +101,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
         return _answer(request, 404, "not_found", str(exc))
+
+    @app.exception_handler(Overloaded)
+    async def _overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+        answer = _answer(request, 503, "overloaded", str(exc))
+        answer.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return answer
 
     @app.exception_handler(BackendUnavailable)
     async def _unavailable(request: Request, exc: BackendUnavailable) -> JSONResponse:

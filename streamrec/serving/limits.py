@@ -89,8 +89,8 @@ def is_json(headers: Mapping[str, str]) -> bool:
 
 
 def repeated_parameters(query_string: bytes) -> list[str]:
-    """The names given more than once in a query string (every API parameter is one
-    value; a second would be silently dropped)."""
+    """The names given more than once in a query string (the guard lets through the
+    ones an operation takes as a list)."""
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     counts = Counter(name for name, _ in pairs)
     return sorted(name for name, count in counts.items() if count > 1)

@@ -90,7 +90,12 @@ class RecommendationOut(BaseModel):
     recommendation_id: str
     fallback: bool
     next_page_token: str | None = None
-    degraded: list[str] = Field(default_factory=list)
+    degraded: list[str] = Field(
+        default_factory=list,
+        description="What was left out or may be stale: candidate sources dropped under "
+        'the latency budget, or "replaying" while the engine replays its log at start '
+        "(empty when complete and up to date).",
+    )
 
 
 class ExplanationOut(BaseModel):
@@ -154,6 +159,16 @@ class ReadyOut(BaseModel):
         description="The tuned settings of the model version in use: the keys applied "
         "and those the user's explicit settings override.",
     )
+    replay: dict[str, Any] | None = Field(
+        default=None,
+        description="While the log tail found at start is replayed: applied and target "
+        "offsets per partition and the events remaining.",
+    )
+    model_error: str | None = Field(
+        default=None,
+        description="Why the newest published model version is not in use (the one "
+        "named by model_version still serves).",
+    )
 
 
 class ProblemOut(BaseModel):
@@ -176,3 +191,12 @@ class ErrorOut(BaseModel):
     """Every error answer: ``{"error": {"code", "message", "details"}}``."""
 
     error: ErrorBody
+
+
+class Erased(BaseModel):
+    """``DELETE /v1/users/{user_id}`` and ``DELETE /v1/items/{item_id}``: the erasure
+    is durable; ``applied`` says whether the online state reflects it already."""
+
+    erased: str = Field(description="The kind of what was erased: user or item.")
+    id: str
+    applied: bool

@@ -153,6 +153,10 @@ class Catalog(Protocol):
         """Insert or replace items."""
         ...
 
+    def remove(self, item_ids: Sequence[str]) -> None:
+        """Delete items (unknown ones are skipped)."""
+        ...
+
     def get(self, item_ids: Sequence[str]) -> list[CatalogItem | None]:
         """Metadata of each item (``None`` where unknown)."""
         ...

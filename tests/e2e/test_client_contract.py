@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from streamrec.client import (
     Accepted,
     EditorialList,
+    Erased,
     Event,
     ExperimentInfo,
     ExperimentList,
@@ -60,6 +61,8 @@ ROUTES: list[tuple[str, str, int, type[BaseModel], str]] = [
     ("get", "/v1/experiments", 200, ExperimentList, "experiments"),
     ("get", "/v1/experiments/{experiment_id}", 200, ExperimentInfo, "get_experiment"),
     ("get", "/v1/experiments/{experiment_id}/report", 200, ExperimentReport, "experiment_report"),
+    ("delete", "/v1/users/{user_id}", 200, Erased, "delete_user"),
+    ("delete", "/v1/items/{item_id}", 200, Erased, "delete_item"),
 ]
 NOT_FOR_THE_CLIENT = {("get", "/metrics")}  # Prometheus scrapes it, in its text format
 

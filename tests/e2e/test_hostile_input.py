@@ -162,7 +162,7 @@ def test_an_unreadable_item_body_gets_422_not_400(client: TestClient) -> None:
 def test_a_method_the_path_does_not_take_gets_405_with_allow(client: TestClient) -> None:
     response = client.request("PATCH", "/v1/items/hostile", json={})
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, PUT"
+    assert response.headers["allow"] == "DELETE, GET, PUT"
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 

@@ -152,3 +152,19 @@ def test_targets_state_figure_ceiling_and_met() -> None:
     assert rows["similar req/s ÷ /healthz"]["met"] == "yes"
     assert "popular req/s ÷ /healthz" not in rows  # not measured: not stated
     assert summarize({}) is None
+
+
+@pytest.mark.slow
+def test_bench_soak_samples_the_server_and_plots(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    argv = ["soak", "--minutes", "0.25", "--sample-s", "5", "--read-rate", "20"]
+    assert main([*argv, "--out", str(out)]) == 0
+    document = json.loads((out / "soak.json").read_text())
+    rows = document["rows"]
+    assert len(rows) >= 3
+    for row in rows:
+        assert row["rss_mib"] > 0 and row["open_fds"] > 0 and row["errors"] == 0
+    assert sum(r["reads"] for r in rows) > 0 and any(r["p99_ms"] > 0 for r in rows)
+    assert document["params"]["write_events_per_s_measured"] > 0
+    assert (out / "soak.png").stat().st_size > 0
+    assert any(note.startswith("RSS") for note in document["notes"])

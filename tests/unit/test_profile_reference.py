@@ -42,6 +42,7 @@ TIGHT = Settings(
         "trending_long_half_life_s": 3600,
         "affinity_half_life_s": 86_400,
     },
+    influence={"pair_cap": 2, "pair_window_s": 3600, "bot_events": 4, "bot_window_s": 120},
 )
 #: Views weighed by their dwell time, and short ones counted as negative feedback.
 DWELL = TIGHT.model_copy(

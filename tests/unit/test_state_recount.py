@@ -27,6 +27,15 @@ SMALL = Settings(
     },
 )
 
+#: Tight influence rules, so that the caps and the bot rule bind on short streams.
+STRICT = SMALL.model_copy(
+    update={
+        "influence": SMALL.influence.model_copy(
+            update={"pair_cap": 2, "pair_window_s": 7200.0, "bot_events": 3, "bot_window_s": 600.0}
+        )
+    }
+)
+
 events_strategy = st.lists(
     st.builds(
         lambda u, i, t, v, ts: Event(
@@ -47,6 +56,18 @@ events_strategy = st.lists(
 )
 
 
+def counts_for_everyone(ring: list[tuple[str, str, int]], event: Event, config: Settings) -> bool:
+    """The documented influence rules (InfluenceSettings) over the user's remembered
+    interactions before ``event``: not a bot, and under the per-(user, item) cap."""
+    rules = config.influence
+    now = (event.timestamp or 0) // 1000
+    bot = 0 < rules.bot_events <= len(ring)
+    if bot and now - ring[-rules.bot_events][2] < rules.bot_window_s:
+        return False
+    same = sum(1 for j, _, t in ring if j == event.item_id and now - t < rules.pair_window_s)
+    return same < rules.pair_cap
+
+
 def recount(events: list[Event], config: Settings, at_ms: int) -> tuple[dict, dict]:
     """Co-occurrence and popularity computed the obvious way, one event at a time."""
     batch = EventBatch.from_events(events)
@@ -54,22 +75,23 @@ def recount(events: list[Event], config: Settings, at_ms: int) -> tuple[dict, di
     # a half-life of 0 (the default) is no decay
     pair_half = config.decay.cooccurrence_half_life_s * 1000 or float("inf")
     pop_half = config.decay.popularity_half_life_s * 1000 or float("inf")
-    rings: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    rings: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     pairs: dict[tuple[str, str], float] = defaultdict(float)
     popularity: dict[str, float] = defaultdict(float)
     for event, weight in zip(events, weights.tolist(), strict=True):
-        if weight > 0:
-            popularity[event.item_id] += weight * 2 ** (-(at_ms - event.timestamp) / pop_half)
         ring = rings[event.user_id]
-        if weight > 0 and event.type not in UNPAIRED_TYPES:
-            window = [j for j, t in reversed(ring) if t not in UNPAIRED_TYPES]
+        shared = event.type == "impression" or counts_for_everyone(ring, event, config)
+        if weight > 0 and shared:
+            popularity[event.item_id] += weight * 2 ** (-(at_ms - event.timestamp) / pop_half)
+        if weight > 0 and shared and event.type not in UNPAIRED_TYPES:
+            window = [j for j, t, _ in reversed(ring) if t not in UNPAIRED_TYPES]
             decayed = weight * 2 ** (-(at_ms - event.timestamp) / pair_half)
-            for other in window[: config.cooccurrence.window]:
-                if other != event.item_id:
-                    pairs[event.item_id, other] += decayed
-                    pairs[other, event.item_id] += decayed
+            partners = set(window[: config.cooccurrence.window]) - {event.item_id}
+            for other in partners:  # each distinct item of the window once
+                pairs[event.item_id, other] += decayed
+                pairs[other, event.item_id] += decayed
         if event.type != "impression":  # an impression is not an interaction
-            ring.append((event.item_id, event.type))
+            ring.append((event.item_id, event.type, (event.timestamp or 0) // 1000))
             del ring[: -config.profile.recent_items]
     return pairs, popularity
 
@@ -112,7 +134,7 @@ def assert_close(expected: dict, actual: dict) -> None:
 @given(events=events_strategy, cuts=st.lists(st.integers(0, 60), max_size=5))
 def test_incremental_state_equals_recount(events: list[Event], cuts: list[int]) -> None:
     at_ms = max(e.timestamp for e in events if e.timestamp is not None)
-    for config in (SMALL, Settings()):
+    for config in (SMALL, Settings(), STRICT):
         expected_pairs, expected_popularity = recount(events, config, at_ms)
         pairs, popularity = incremental(events, config, cuts, at_ms)
         assert_close(expected_pairs, pairs)

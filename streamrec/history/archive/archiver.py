@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from streamrec.config import ArchiveSettings
+from streamrec.erasures import events_only
 from streamrec.errors import InvalidInput, StreamrecError
 from streamrec.events import EventBatch
 from streamrec.history.archive.buffer import Chunk, ReadBuffer
@@ -206,7 +207,8 @@ class HistoryArchiver:
         return stored
 
     def _observe_stored(self, events: EventBatch, seconds: float) -> None:
-        notify(self.observers, lambda observer: observer.applied(events, seconds))
+        stored = events_only(events)
+        notify(self.observers, lambda observer: observer.applied(stored, seconds))
 
     def _store(self, chunk: Chunk) -> int:
         if not len(chunk.events):

@@ -122,6 +122,7 @@ class EmbeddedConsumer:
             raise InvalidInput("max_events must be at least 1")
         if not self._log.wait_beyond(self._position, timeout_s):
             return EMPTY_BATCH
+        self._position = max(self._position, self._log.start_offset())  # past retention
         parts: list[EventBatch] = []
         need = max_events
         while need > 0 and (window := self._log.window(self._position)) is not None:

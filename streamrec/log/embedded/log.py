@@ -18,11 +18,17 @@ waits.
 **Recovery.** Opening the log indexes every segment and truncates a torn tail of
 the last one (see :mod:`streamrec.log.embedded.segments`); acknowledged frames are never
 dropped.
+
+**Retention.** :meth:`EmbeddedEventLog.compact` deletes the oldest sealed segments
+past ``log.retention_bytes`` or ``log.retention_s``, but only segments wholly before
+the positions a snapshot holds: the embedded engine calls it after each snapshot, so
+disk use stays bounded and a restart never needs a deleted event.
 """
 
 from __future__ import annotations
 
 import bisect
+import errno
 import fcntl
 import os
 import threading
@@ -34,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from streamrec.config import LogSettings
-from streamrec.errors import BackendUnavailable, InvalidInput
+from streamrec.errors import BackendUnavailable, InvalidInput, Overloaded
 from streamrec.events import EventBatch
 from streamrec.log.base import Positions
 from streamrec.log.embedded.consumer import EmbeddedConsumer, OffsetStore
@@ -49,6 +55,16 @@ from streamrec.log.embedded.segments import (
 
 PARTITION = 0
 LOCK_FILE = "LOCK"
+
+
+def _truncate_to(fd: int, size: int) -> None:
+    """Cut a file back to ``size`` bytes (dropping a write that did not complete)."""
+    os.ftruncate(fd, size)
+
+
+def _age_s(path: Path) -> float:
+    """Seconds since ``path`` was last written."""
+    return time.time() - path.stat().st_mtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +105,7 @@ class EmbeddedEventLog:
         self._closing = False
         self._closed = False
         self._failure: BackendUnavailable | None = None
+        self._rejected: dict[int, Overloaded] = {}  # by base offset: frames a full disk refused
         self._segments = recover(directory, sync=self._sync)
         if not self._segments:
             self._segments = [self._create_segment(0)]
@@ -138,9 +155,12 @@ class EmbeddedEventLog:
 
         Raises
         ------
+        Overloaded
+            If the disk is full: nothing of the batch is stored, and later appends
+            are tried again (``log.disk_full_retry_s`` is the advice to callers).
         BackendUnavailable
-            If the log is closed or a write to disk failed (the log then refuses
-            further appends; acknowledged events stay readable).
+            If the log is closed or a write to disk failed otherwise (the log then
+            refuses further appends; acknowledged events stay readable).
         InvalidInput
             If the batch encodes to more than 4 GiB.
         """
@@ -168,6 +188,8 @@ class EmbeddedEventLog:
             self._queue.append(_Frame(frame_header, header + payload))
             self._work.notify()
             while self._end < base + count and self._failure is None:
+                if base in self._rejected:
+                    raise self._rejected.pop(base)
                 self._durable.wait()
             if self._end < base + count:
                 raise self._failure or BackendUnavailable("event log closed")
@@ -193,15 +215,40 @@ class EmbeddedEventLog:
                 frames, self._queue = self._queue, []
             try:
                 self._write(frames)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    self._fail(exc)
+                    return
+                self._refuse(frames, exc)
             except Exception as exc:
-                with self._lock:
-                    self._failure = BackendUnavailable(
-                        f"event log {self.directory} stopped accepting events: "
-                        f"write failed: {exc!r}"
-                    )
-                    self._queue.clear()
-                    self._durable.notify_all()
+                self._fail(exc)
                 return
+
+    def _refuse(self, frames: list[_Frame], exc: OSError) -> None:
+        """The disk is full: drop what did not become durable, refuse its appends (and
+        every queued one) with :class:`Overloaded`, and go on accepting appends."""
+        segment = self._segments[-1]
+        _truncate_to(self._fd, segment.size)
+        with self._lock:
+            refused = [f for f in [*frames, *self._queue] if f.header.base_offset >= self._end]
+            for frame in refused:
+                self._rejected[frame.header.base_offset] = Overloaded(
+                    f"event log {self.directory}: the disk is full ({exc.strerror}); "
+                    "nothing of the batch was stored",
+                    self._settings.disk_full_retry_s,
+                )
+            self._queue.clear()
+            self._next = self._end
+            self._durable.notify_all()
+
+    def _fail(self, exc: Exception) -> None:
+        """Any other write failure: refuse every append from now on."""
+        with self._lock:
+            self._failure = BackendUnavailable(
+                f"event log {self.directory} stopped accepting events: write failed: {exc!r}"
+            )
+            self._queue.clear()
+            self._durable.notify_all()
 
     def _write(self, frames: list[_Frame]) -> None:
         """Write queued frames (rolling segments as they fill up) and make them durable."""
@@ -259,6 +306,48 @@ class EmbeddedEventLog:
         with self._lock:
             return {PARTITION: self._end}
 
+    def start_offset(self) -> int:
+        """The first offset the log still holds (retention deletes older segments)."""
+        with self._lock:
+            return self._segments[0].base_offset
+
+    def compact(self, keep_from: int) -> int:
+        """Apply the retention settings to segments wholly before ``keep_from``.
+
+        ``keep_from`` is the position a snapshot holds everything before (so the
+        deleted events are in a state that never needs them again). Oldest first,
+        each sealed segment ending at or before it goes while the log is larger than
+        ``retention_bytes`` or the segment was last written longer than
+        ``retention_s`` ago; the segment being written always stays.
+
+        Returns
+        -------
+        int
+            The bytes deleted.
+        """
+        limit_bytes, limit_s = self._settings.retention_bytes, self._settings.retention_s
+        if not limit_bytes and not limit_s:
+            return 0
+        freed = 0
+        while True:
+            with self._lock:
+                sealed = self._segments[:-1]
+                total = sum(s.size for s in self._segments)
+                if not sealed or sealed[0].end_offset > keep_from:
+                    break
+                oldest = sealed[0]
+                too_big = bool(limit_bytes) and total > limit_bytes
+                too_old = bool(limit_s) and _age_s(oldest.path) > limit_s
+                if not (too_big or too_old):
+                    break
+                self._segments.pop(0)
+                self._bases.pop(0)
+            oldest.path.unlink()
+            freed += oldest.size
+        if freed and self._sync:
+            fsync_directory(oldest.path.parent)
+        return freed
+
     def wait_beyond(self, offset: int, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` until an event at ``offset`` is durable; whether it is."""
         deadline = time.monotonic() + timeout_s
@@ -273,7 +362,7 @@ class EmbeddedEventLog:
     def window(self, offset: int) -> ReadWindow | None:
         """Where to start reading ``offset``, or None if it is not durable yet."""
         with self._lock:
-            if not 0 <= offset < self._end:
+            if not self._segments[0].base_offset <= offset < self._end:
                 return None
             segment = self._segments[bisect.bisect_right(self._bases, offset) - 1]
             return ReadWindow(

@@ -167,7 +167,13 @@ def _walks(directory: Path, verify_sealed: bool) -> Iterator[tuple[SegmentWalk, 
         if base != end:
             raise CorruptData(f"event log segment {path} starts at offset {base}, expected {end}")
         last = i == len(entries) - 1
-        walk = SegmentWalk(path, base, verify_payloads=verify_sealed or last)
+        try:
+            walk = SegmentWalk(path, base, verify_payloads=verify_sealed or last)
+        except FileNotFoundError:  # retention deleted it meanwhile: the log starts later
+            if i + 1 < len(entries) and base == end:
+                end = entries[i + 1][0]
+                continue
+            raise
         try:
             yield walk, last
         finally:

@@ -120,12 +120,18 @@ class Deliveries:
 
 
 def produce(
-    producer: Producer, topic: str, key: bytes | None, value: bytes, report: DeliveryReport
+    producer: Producer,
+    topic: str,
+    key: bytes | None,
+    value: bytes,
+    report: DeliveryReport,
+    partition: int = -1,
 ) -> None:
-    """Queue one message, serving delivery reports while the local queue is full."""
+    """Queue one message (to ``partition``, or where its key hashes for ``-1``),
+    serving delivery reports while the local queue is full."""
     while True:
         try:
-            producer.produce(topic, value=value, key=key, on_delivery=report)
+            producer.produce(topic, value=value, key=key, partition=partition, on_delivery=report)
             return
         except BufferError:
             producer.poll(0.05)

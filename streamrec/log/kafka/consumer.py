@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,8 +17,16 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from streamrec.erasures import erasure_batch, parse_erasure
 from streamrec.errors import BackendUnavailable, InvalidInput
-from streamrec.events import EMPTY_BATCH, Event, EventBatch, validate_events
+from streamrec.events import (
+    EMPTY_BATCH,
+    ERASE_ITEM,
+    ERASE_USER,
+    Event,
+    EventBatch,
+    validate_events,
+)
 from streamrec.log.base import Positions
 from streamrec.log.kafka.common import (
     Deliveries,
@@ -65,6 +74,29 @@ def validate_records(records: list[dict[str, Any]]) -> tuple[list[Event], dict[i
     good = [record for i, record in enumerate(records) if i not in reasons]
     events = validate_events({"events": good}, max_batch=len(good)) if good else []
     return events, {i: "invalid event: " + "; ".join(found) for i, found in reasons.items()}
+
+
+def _in_log_order(
+    events: EventBatch,
+    messages: list[Message],
+    erasures: list[tuple[Message, tuple[int, str, int]]],
+) -> EventBatch:
+    """``events`` (read from ``messages``) and the erasure records, positioned and in
+    the order of their messages."""
+    users = [subject for _, (code, subject, _) in erasures if code == ERASE_USER]
+    items = [subject for _, (code, subject, _) in erasures if code == ERASE_ITEM]
+    ordered = [m for m, (code, _, _) in erasures if code == ERASE_USER]
+    ordered += [m for m, (code, _, _) in erasures if code == ERASE_ITEM]
+    stamps = [stamp for _, (code, _, stamp) in erasures if code == ERASE_USER]
+    stamps += [stamp for _, (code, _, stamp) in erasures if code == ERASE_ITEM]
+    tombstones = erasure_batch(users, items)
+    tombstones = dataclasses.replace(tombstones, timestamp=np.asarray(stamps, dtype=np.int64))
+    both = EventBatch.concat([events, tombstones]) if erasures else events
+    places = np.array([position(m) for m in [*messages, *ordered]], dtype=np.int64)
+    positioned = both.with_positions(places[:, 1], places[:, 0])
+    if not erasures:
+        return positioned
+    return positioned.take(np.lexsort((positioned.offset, positioned.partition)))
 
 
 class KafkaLogConsumer:
@@ -141,10 +173,17 @@ class KafkaLogConsumer:
         if errors:
             self._rewind(messages)
             raise translate(KafkaException(errors[0]), "poll")
+        erasures: list[tuple[Message, tuple[int, str, int]]] = []
         for message in messages:
             decoded = decode(message)
             if isinstance(decoded, str):
                 dead.append((message, decoded))
+            elif "erase" in decoded:
+                parsed = parse_erasure(decoded)
+                if isinstance(parsed, str):
+                    dead.append((message, f"invalid erasure: {parsed}"))
+                else:
+                    erasures.append((message, parsed))
             else:
                 records.append(decoded)
                 kept.append(message)
@@ -156,10 +195,10 @@ class KafkaLogConsumer:
         for message in messages:
             partition, offset = position(message)
             self._next[partition] = offset + 1
-        if not events:
+        if not events and not erasures:
             return EMPTY_BATCH
-        places = np.array([position(m) for i, m in enumerate(kept) if i not in invalid])
-        return EventBatch.from_events(events).with_positions(places[:, 1], places[:, 0])
+        valid = [m for i, m in enumerate(kept) if i not in invalid]
+        return _in_log_order(EventBatch.from_events(events), valid, erasures)
 
     def _send_dead_letters(self, dead: list[tuple[Message, str]], polled: list[Message]) -> None:
         letters = []

@@ -6,6 +6,7 @@ import threading
 
 import orjson
 
+from streamrec.erasures import broadcast
 from streamrec.events import EventBatch
 from streamrec.log.base import Positions
 from streamrec.log.kafka.common import (
@@ -66,6 +67,9 @@ class KafkaEventLog:
     def append(self, batch: EventBatch) -> EventBatch:
         """Produce one message per event (keyed by user) and wait for every report.
 
+        An item's erasure record goes to every partition (see
+        :mod:`streamrec.erasures`); the returned batch holds one row per message.
+
         Raises
         ------
         BackendUnavailable
@@ -73,12 +77,20 @@ class KafkaEventLog:
         """
         if not len(batch):
             return batch
+        batch, targets = broadcast(batch, self.partitions)
         deliveries = Deliveries(len(batch))
         topic = self.connection.target.topic
         with self._lock:
-            for i, (user, record) in enumerate(zip(batch.user_id, batch.records(), strict=True)):
+            for i, (user, record, target) in enumerate(
+                zip(batch.user_id, batch.records(), targets.tolist(), strict=True)
+            ):
                 produce(
-                    self._producer, topic, user.encode(), orjson.dumps(record), deliveries.report(i)
+                    self._producer,
+                    topic,
+                    user.encode(),
+                    orjson.dumps(record),
+                    deliveries.report(i),
+                    partition=target,
                 )
             flush(self._producer, deliveries, self.connection.timeout_s + 5, "append")
         return batch.with_positions(deliveries.offset, deliveries.partition)

@@ -26,16 +26,19 @@ async def healthz() -> Response:
 
 @router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
 async def readyz(engine: EngineDep) -> JSONResponse:
-    """Ready to serve: the engine is open and its processor healthy (503 otherwise)."""
+    """Ready to serve: the engine is open, its start-up replay done and its processor
+    healthy (503 otherwise, with the replay's progress while it runs)."""
     status = engine.status()
     body = ReadyOut(
-        status="ready" if status.ready else "degraded",
+        status="ready" if status.ready else "replaying" if status.replay else "degraded",
         version=__version__,
         model_version=status.model_version,
         lag=status.lag,
         processor_error=status.processor_error,
         retrain=status.retrain.as_dict() if status.retrain is not None else None,
         serving=status.serving.as_dict() if status.serving is not None else None,
+        replay=status.replay.as_dict() if status.replay is not None else None,
+        model_error=status.model_error,
     )
     return JSONResponse(body.model_dump(), status_code=200 if status.ready else 503)
 

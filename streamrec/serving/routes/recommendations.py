@@ -19,6 +19,7 @@ from streamrec.serving.dependencies import (
     list_size,
 )
 from streamrec.serving.list_options import ListOptionsDep
+from streamrec.serving.replay import Replayed
 from streamrec.serving.responses import list_response
 from streamrec.serving.schemas import ExplanationOut, RecommendationOut
 from streamrec.state.base import Ranking
@@ -37,6 +38,7 @@ async def recommendations(
     settings: SettingsDep,
     metrics: MetricsDep,
     options: ListOptionsDep,
+    _: Replayed,
     k: K = None,
     page_token: Annotated[str | None, Query(max_length=8_192)] = None,
     variant: IdQuery = None,
@@ -76,6 +78,7 @@ async def popular(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    _: Replayed,
     k: K = None,
     category: IdQuery = None,
 ) -> Response:
@@ -94,6 +97,7 @@ async def trending(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    _: Replayed,
     k: K = None,
     category: IdQuery = None,
 ) -> Response:
@@ -111,6 +115,7 @@ async def similar(
     engine: EngineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    _: Replayed,
     k: K = None,
     user_id: IdQuery = None,
 ) -> Response:

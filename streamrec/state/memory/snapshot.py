@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,16 +32,18 @@ from streamrec.state.memory.state import MemoryState
 FORMAT_VERSION = 2
 
 
-def save_snapshot(state: MemoryState, path: Path) -> None:
-    """Write the state to ``path`` atomically (temp file, fsync, rename)."""
+def save_snapshot(state: MemoryState, path: Path) -> dict[int, int]:
+    """Write the state to ``path`` atomically (temp file, fsync, rename); return the
+    log positions it holds."""
     with state.lock:
+        positions = state.positions()
         meta = {
             "version": FORMAT_VERSION,
             "users": state.users.to_list(),
             "items": state.items.to_list(),
             "categories": state.categories.to_list(),
             "catalog": [dataclasses.asdict(item) for item in state.catalog.values()],
-            "positions": {str(p): o for p, o in state.positions().items()},
+            "positions": {str(p): o for p, o in positions.items()},
             "landmark_ms": state.landmark_ms,
             "clock_ms": state.clock_ms,
         }
@@ -58,16 +61,21 @@ def save_snapshot(state: MemoryState, path: Path) -> None:
     arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(path.name + ".tmp")
-    with temp.open("wb") as handle:
-        np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with temp.open("wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)  # a full disk must not keep a partial snapshot
+        raise
     os.replace(temp, path)
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
+    return positions
 
 
 def load_snapshot(settings: Settings, path: Path) -> MemoryState:
@@ -79,16 +87,23 @@ def load_snapshot(settings: Settings, path: Path) -> MemoryState:
         If the file cannot be read or has another format version.
     """
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError) as exc:
+        meta = orjson.loads(arrays.pop("meta").tobytes())
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise CorruptData(f"snapshot {path} is unreadable: {exc}") from exc
-    meta = orjson.loads(arrays.pop("meta").tobytes())
-    if meta.get("version") != FORMAT_VERSION:
-        raise CorruptData(
-            f"snapshot {path} has format {meta.get('version')}, expected {FORMAT_VERSION}"
-        )
+    if not isinstance(meta, dict) or meta.get("version") != FORMAT_VERSION:
+        found = meta.get("version") if isinstance(meta, dict) else None
+        raise CorruptData(f"snapshot {path} has format {found}, expected {FORMAT_VERSION}")
+    try:
+        return _restore(settings, arrays, meta)
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise CorruptData(f"snapshot {path} is inconsistent: {exc!r}") from exc
 
+
+def _restore(
+    settings: Settings, arrays: dict[str, np.ndarray], meta: dict[str, Any]
+) -> MemoryState:
     def section(prefix: str) -> dict[str, np.ndarray]:
         return {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
 
@@ -114,7 +129,8 @@ class SnapshotSchedule:
     Installed by the embedded wiring as the processor's after-batch hook; each
     snapshot also forgets users past the profile TTL (so the snapshot is as small
     as the active set). ``companions`` are saved right after the state (stores
-    folded by the same processor, such as attribution counters).
+    folded by the same processor, such as attribution counters); ``on_saved`` then
+    hears of the positions the snapshot holds (the embedded log compacts up to them).
     """
 
     def __init__(
@@ -123,11 +139,13 @@ class SnapshotSchedule:
         path: Path,
         settings: StateSettings,
         companions: Sequence[Callable[[], None]] = (),
+        on_saved: Callable[[dict[int, int]], object] = lambda positions: None,
     ) -> None:
         self.state = state
         self.path = path
         self.settings = settings
         self.companions = tuple(companions)
+        self.on_saved = on_saved
         self._since = 0
         self._last = time.monotonic()
 
@@ -140,9 +158,11 @@ class SnapshotSchedule:
             self.save()
 
     def save(self) -> None:
-        """Write the snapshot now."""
-        save_snapshot(self.state, self.path)
+        """Write the snapshot and its companions now, then tell ``on_saved`` the
+        positions the snapshot holds."""
+        positions = save_snapshot(self.state, self.path)
         for save in self.companions:
             save()
+        self.on_saved(positions)
         self._since = 0
         self._last = time.monotonic()

@@ -19,10 +19,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from streamrec.config import Settings
+from streamrec.erasures import Erasures, runs
 from streamrec.events import EventBatch
 from streamrec.ids import IdMap
 from streamrec.processing.cooccurrence import CooccurrenceIndex, neighbor_scores
 from streamrec.processing.decay import Decays
+from streamrec.processing.erase import erase
 from streamrec.processing.fold import fold_batch, unapplied
 from streamrec.processing.items import ItemTable
 from streamrec.processing.order import best_first
@@ -80,8 +82,12 @@ class MemoryState:
         """Fold a batch in; events before :meth:`positions` are skipped."""
         with self.lock:
             fresh = unapplied(batch, self._positions)
-            if len(fresh):
-                fold_batch(self, fresh)
+            for run in runs(fresh):
+                if isinstance(run, Erasures):
+                    erase(self, run)
+                    self._neighbor_cache.clear()
+                else:
+                    fold_batch(self, run)
                 self._version += 1
             self._advance_positions(batch)
 
@@ -138,6 +144,19 @@ class MemoryState:
                 self.item_table.available[row] = item.available
             self.item_categories.set(dense, [item.categories for item in items])
             self._index_created(dense, items)
+
+    def remove(self, item_ids: Sequence[str]) -> None:
+        """Delete catalog entries (items the catalog does not know are skipped)."""
+        with self.lock:
+            dense = self.items.lookup_many(item_ids)
+            known = dense[dense >= 0]
+            self._version += 1
+            self._neighbor_cache.clear()
+            for name in item_ids:
+                self.catalog.pop(name, None)
+            self.item_table.category[known] = -1
+            self.item_table.available[known] = True
+            self.item_categories.set(known, [[] for _ in known])
 
     def restore_catalog(self, items: Sequence[CatalogItem]) -> None:
         """Set the catalog entries of a restored state whose item arrays are loaded."""

@@ -119,6 +119,10 @@ class FallbackState:
         """Insert or replace items (raises while Redis is down)."""
         self.state.upsert(items)
 
+    def remove(self, item_ids: Sequence[str]) -> None:
+        """Delete items (raises while Redis is down)."""
+        self.state.remove(item_ids)
+
     def close(self) -> None:
         """Release the Redis connections."""
         self.state.close()

@@ -126,6 +126,14 @@ class Keys:
         """An item's co-occurrence row (sorted set of item ids by weight)."""
         return f"{self._prefix}:{{i:{item}}}:n"
 
+    def profile_pattern(self) -> str:
+        """A SCAN pattern matching every profile record."""
+        return f"{self._prefix}:{{u:*}}"
+
+    def neighbors_pattern(self) -> str:
+        """A SCAN pattern matching every neighbour row."""
+        return f"{self._prefix}:{{i:*}}:n"
+
     def popular_in(self, category: int) -> str:
         """Popularity of the items of one category."""
         return f"{self._prefix}:{{rank}}:popular:{category}"

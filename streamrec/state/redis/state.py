@@ -27,6 +27,7 @@ import numpy as np
 import orjson
 
 from streamrec.config import Settings
+from streamrec.erasures import Erasures, runs
 from streamrec.events import EventBatch
 from streamrec.ids import IdMap
 from streamrec.processing.cooccurrence import CooccurrenceIndex
@@ -53,6 +54,7 @@ from streamrec.state.redis.apply import (
 )
 from streamrec.state.redis.catalog import CatalogCache
 from streamrec.state.redis.codec import Command, ProfileCodec, localize, referenced_items
+from streamrec.state.redis.erase import erase_subjects
 from streamrec.state.redis.ids import ItemIds
 from streamrec.state.redis.keys import (
     FINISH,
@@ -179,6 +181,22 @@ class RedisState:
             if end > start:
                 self._writer.write([], partition, end, clock)
             return
+        parts = list(runs(fresh))
+        for i, run in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(run, Erasures):  # idempotent: a redelivery erases again
+                erase_subjects(self, run)
+                if last:
+                    self._writer.write([], partition, end, clock)
+                continue
+            run_end = end if last or partition is None else int(run.offset.max()) + 1
+            self._fold_run(run, partition, run_end, landmark, clock)
+            if not last:
+                landmark, clock, _ = self._group_state(partition)
+
+    def _fold_run(
+        self, fresh: EventBatch, partition: int | None, end: int, landmark: int | None, clock: int
+    ) -> None:
         latest = int(fresh.timestamp.max())
         if landmark is None:
             self.client.hsetnx(self.keys.meta, "landmark", str(latest))
@@ -257,6 +275,27 @@ class RedisState:
                 previous = -1 if old is None else int(old)
                 if previous != code:
                     self._rankings.move_category(pipe, gid, previous, code)
+            pipe.execute()
+        self._catalog.forget(np.asarray(ids, dtype=np.int64))
+
+    def remove(self, item_ids: Sequence[str]) -> None:
+        """Delete catalog entries (their popularity leaves the category rankings)."""
+        if not item_ids:
+            return
+        with redis_errors("catalog write"):
+            ids = self.ids.lookup(item_ids)
+            ids = ids[ids >= 0].tolist()
+            if not ids:
+                return
+            keys = self.keys
+            before = self.client.hmget(keys.item_category, ids)
+            pipe = self.client.pipeline(transaction=False)
+            for gid, old in zip(ids, before, strict=True):
+                pipe.hdel(keys.catalog, str(gid))
+                pipe.hdel(keys.item_category, str(gid))
+                pipe.srem(keys.unavailable, str(gid))
+                if old is not None and int(old) >= 0:
+                    self._rankings.move_category(pipe, gid, int(old), -1)
             pipe.execute()
         self._catalog.forget(np.asarray(ids, dtype=np.int64))
 
