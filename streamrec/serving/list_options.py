@@ -22,7 +22,7 @@ async def _list_options(
     exclude_seen: bool = True,
     category: IdQuery = None,
     context_item: IdQuery = None,
-    exclude: Annotated[str | None, Query(max_length=50_000)] = None,
+    exclude: Annotated[str | None, Query(max_length=16_384)] = None,
     rules: Annotated[list[str] | None, Query(max_length=100)] = None,
     category_cap: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     mmr_lambda: Annotated[float | None, Query(ge=0, le=1)] = None,
