@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -376,8 +377,8 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
             with path.open("rb") as handle:
                 file_values = tomllib.load(handle)
             env_only = Settings()
-            merged = _deep_merge(file_values, _explicit_env(env_only))
-            return Settings(**_deep_merge(merged, overrides))
+            merged = deep_merge(file_values, _explicit_env(env_only))
+            return Settings(**deep_merge(merged, overrides))
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(f"invalid settings: {_without_inputs(exc)}") from None
@@ -398,11 +399,13 @@ def _explicit_env(settings: Settings) -> dict[str, Any]:
     return settings.model_dump(exclude_unset=True)
 
 
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``top`` merged onto ``base`` section by section (a value of ``top`` replaces
+    the one of ``base`` unless both are sections)."""
     merged = dict(base)
     for key, value in top.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged

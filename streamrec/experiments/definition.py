@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from streamrec.config import Settings
+from streamrec.config import Settings, deep_merge
 from streamrec.errors import InvalidInput, Problem
 
 #: Top-level keys of the settings tree a variant may not change.
@@ -115,17 +115,6 @@ class Experiment(BaseModel):
     def variant(self, name: str) -> Variant | None:
         """The variant called ``name``."""
         return next((v for v in self.variants if v.name == name), None)
-
-
-def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """``top`` merged onto ``base``, section by section."""
-    merged = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def merged_settings(base: Settings, overlay: dict[str, Any]) -> Settings:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from streamrec.config import deep_merge
 from streamrec.errors import InvalidInput, Problem
 from streamrec.recommend.diversity import CategoryCap, MaximalMarginalRelevance
 from streamrec.recommend.rule_stages import RuleStage, compile_rules
@@ -62,19 +63,9 @@ def overlaid(settings: ShapingSettings, overlay: Mapping[str, Any] | None) -> Sh
     if not overlay:
         return settings
     try:
-        return ShapingSettings.model_validate(_merge(settings.model_dump(), overlay))
+        return ShapingSettings.model_validate(deep_merge(settings.model_dump(), overlay))
     except ValidationError as exc:
         problems = [
             Problem(None, ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
         ]
         raise InvalidInput("invalid shaping settings", problems) from None
-
-
-def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
