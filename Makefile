@@ -20,8 +20,8 @@ servers:  ## install the Redis and PostgreSQL binaries the integration tests sta
 	bash scripts/install-test-servers.sh
 
 # The suite's line coverage may not drop below this (percent, in-process code only;
-# measured at 91% when it was set).
-COVERAGE_FLOOR := 90
+# measured at 92.7% when it was set).
+COVERAGE_FLOOR := 92
 
 test: $(STAMP) servers lint  ## lint, types, then the whole test suite with coverage
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
