@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from streamrec.client import AuthError, RetryPolicy, StreamrecClient
-from streamrec.testing.process import free_port, running
+from streamrec.testing.process import free_port
+from tests.serving import serving
 
 KEYS = {
     "read": "read-key-0123456789abcdef",
@@ -68,28 +69,11 @@ CALLERS = ["no key", "wrong key", *KEYS]
 TIMEOUT_S = 60.0
 
 
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A ``streamrec serve`` with one key per scope (and one with every scope)."""
     root = tmp_path_factory.mktemp("auth-serve")
-    (root / "auth.toml").write_text(CONFIG)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "streamrec", "serve", "--data-dir", str(root / "data")]
-    with running(
-        "streamrec serve",
-        [*argv, "--port", str(port), "--config", str(root / "auth.toml")],
-        log_path=root / "serve.log",
-        ready=lambda: _ready(url),
-        timeout_s=120,
-    ):
+    with serving(root, CONFIG) as url:
         with StreamrecClient(url, api_key=EVERY_SCOPE) as client:
             client.put_item({"item_id": "auth-tent", **ITEM})
             client.send_events([EVENT], wait=True)
@@ -172,20 +156,11 @@ def test_ingest_over_http_sends_its_key(server: str, tmp_path: Path) -> None:
 
 
 def test_protected_metrics_need_a_read_key(tmp_path: Path) -> None:
-    (tmp_path / "auth.toml").write_text(
+    config = (
         f'[auth]\nprotect_metrics = true\n[[auth.keys]]\nname = "r"\nkey = "{KEYS["read"]}"\n'
         'scopes = ["read"]\n'
     )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "streamrec", "serve", "--data-dir", str(tmp_path / "data")]
-    with running(
-        "streamrec serve",
-        [*argv, "--port", str(port), "--config", str(tmp_path / "auth.toml")],
-        log_path=tmp_path / "serve.log",
-        ready=lambda: _ready(url),
-        timeout_s=120,
-    ):
+    with serving(tmp_path, config) as url:
         assert httpx.get(f"{url}/metrics").status_code == 401
         assert httpx.get(f"{url}/metrics", headers=_headers("read")).status_code == 200
         assert httpx.get(f"{url}/healthz").status_code == 200

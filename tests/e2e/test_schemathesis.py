@@ -9,7 +9,6 @@ checked at the end, so the run cannot shrink to nothing unnoticed.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +25,7 @@ from schemathesis.config._checks import (
 
 from streamrec.config import Settings
 from streamrec.serving.app import create_app
-from streamrec.testing.process import free_port, running
+from tests.serving import serving
 
 KEY = "fuzz-key-0123456789abcdef"
 AUTH = {"keys": [{"name": "fuzz", "key": KEY, "scopes": ["read", "write", "admin"]}]}
@@ -47,27 +46,10 @@ SENT: dict[str, int] = {}
 EXCLUDED = [ignored_auth, positive_data_acceptance]
 
 
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("fuzz-serve")
-    (root / "fuzz.toml").write_text(CONFIG)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "streamrec", "serve", "--data-dir", str(root / "data")]
-    with running(
-        "streamrec serve",
-        [*argv, "--port", str(port), "--config", str(root / "fuzz.toml")],
-        log_path=root / "serve.log",
-        ready=lambda: _ready(url),
-        timeout_s=120,
-    ):
+    with serving(root, CONFIG) as url:
         yield url
     assert "Traceback" not in (root / "serve.log").read_text()
 
